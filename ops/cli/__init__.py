@@ -1,0 +1,77 @@
+"""The `ops` command line: parses, wires and prints; the work happens in the rest of `ops/`.
+
+Every command lives in its own module here and is registered in `COMMANDS`. Errors that users
+can act on (`OpsError`, expected AWS errors) become `Error: ...` lines on stderr and a documented
+exit code; `--debug` shows the traceback instead.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+
+from ops import __version__
+from ops.cli.context import OpsContext
+from ops.errors import EXIT_FAILED, OpsError
+
+
+class OpsGroup(click.Group):
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except OpsError as exc:
+            if _debug(ctx):
+                raise
+            for line in exc.message.splitlines():
+                click.echo(f"Error: {line}", err=True)
+            ctx.exit(exc.exit_code)
+        except Exception as exc:
+            message = _aws_error(exc)
+            if message is None or _debug(ctx):
+                raise
+            click.echo(f"Error: {message}", err=True)
+            ctx.exit(EXIT_FAILED)
+
+
+def _debug(ctx: click.Context) -> bool:
+    return isinstance(ctx.obj, OpsContext) and ctx.obj.debug
+
+
+def _aws_error(exc: Exception) -> str | None:
+    """A one-line message for errors AWS or the network gave us; None for our own bugs."""
+    try:
+        from botocore.exceptions import BotoCoreError, ClientError
+    except ImportError:  # pragma: no cover - boto3 is a dependency
+        return None
+    if isinstance(exc, ClientError):
+        err = exc.response.get("Error", {})
+        op = exc.operation_name
+        return f"AWS {op} failed: {err.get('Code', 'Error')}: {err.get('Message', str(exc))}"
+    if isinstance(exc, BotoCoreError):
+        return f"AWS call failed: {exc}"
+    return None
+
+
+@click.group(cls=OpsGroup)
+@click.option("--debug", is_flag=True, help="Show tracebacks instead of one-line errors.")
+@click.version_option(__version__, prog_name="ops")
+@click.pass_context
+def cli(ctx: click.Context, debug: bool) -> None:
+    """Housekeeping Lambdas for an AWS estate, from one config file."""
+    ctx.obj = OpsContext(debug=debug)
+
+
+def _register() -> None:
+    from ops.cli import event, invoke, render, validate
+
+    for module in (render, validate, invoke, event):
+        cli.add_command(module.command)
+
+
+_register()
+
+
+def main() -> None:
+    sys.exit(cli.main(prog_name="ops"))

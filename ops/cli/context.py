@@ -1,0 +1,57 @@
+"""The typed object every command receives, and the options several commands share."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import click
+
+from ops.config import CONFIG_ENV, Config, load_config
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@dataclass
+class OpsContext:
+    debug: bool = False
+    config_path: str | None = None
+    _config: Config | None = field(default=None, repr=False)
+
+    def config(self) -> Config:
+        if self._config is None:
+            self._config = load_config(self.config_path)
+        return self._config
+
+
+pass_ops = click.make_pass_decorator(OpsContext, ensure=True)
+
+
+def _remember_config(ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
+    ctx.ensure_object(OpsContext).config_path = value
+
+
+def config_option(func: F) -> F:
+    """`--config PATH` (or $OPS_CONFIG; default ./ops.toml)."""
+    return click.option(
+        "--config",
+        "config_path",
+        envvar=CONFIG_ENV,
+        type=click.Path(dir_okay=False),
+        help=f"Config file (default ./ops.toml, or ${CONFIG_ENV}).",
+        callback=_remember_config,
+        expose_value=False,
+        is_eager=True,
+    )(func)
+
+
+def region_option(func: F) -> F:
+    return click.option("--region", help="AWS region (default: the profile's or AWS_REGION).")(func)
+
+
+def endpoint_option(func: F) -> F:
+    return click.option(
+        "--endpoint-url",
+        help="Send every AWS call to this endpoint (a local moto server, for example).",
+    )(func)

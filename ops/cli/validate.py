@@ -1,0 +1,24 @@
+"""`ops validate`: render, then run cfn-lint on the template and print its findings."""
+
+from __future__ import annotations
+
+import click
+
+from ops.cli.context import OpsContext, config_option, pass_ops
+from ops.errors import OpsError
+from ops.lint import lint_template
+from ops.render import render
+
+
+@click.command("validate")
+@config_option
+@click.option("--region", "regions", multiple=True, help="Regions to lint for (repeatable).")
+@pass_ops
+def command(ops: OpsContext, regions: tuple[str, ...]) -> None:
+    """Check the config and lint the rendered template with cfn-lint."""
+    findings = lint_template(render(ops.config()), list(regions) or None)
+    for finding in findings:
+        click.echo(finding, err=True)
+    if findings:
+        raise OpsError(f"cfn-lint found {len(findings)} problem(s) in the rendered template")
+    click.echo("ok: the config is valid and cfn-lint reports nothing", err=True)

@@ -1,0 +1,138 @@
+"""Run a configured function locally, in this process, with a realistic Lambda context.
+
+What runs is read from the rendered template (handler, timeout, memory, environment), so a local
+run sees the same settings the deployed function would. The function's own output (logs, EMF)
+goes to stderr; the caller prints the result.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import os
+import sys
+import time
+import uuid
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from ops.config import Config
+from ops.errors import OpsError
+from ops.render import build_template
+
+LOCAL_ACCOUNT = "000000000000"  # shown in the local context's ARN; no call is made to learn it
+
+
+@dataclass
+class LocalContext:
+    """The attributes and method of Lambda's context object; the clock counts down for real."""
+
+    function_name: str
+    memory_limit_in_mb: int
+    timeout: int
+    region: str
+    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    function_version: str = "$LATEST"
+    _deadline: float = 0.0
+
+    def __post_init__(self) -> None:
+        self._deadline = time.monotonic() + self.timeout
+
+    @property
+    def invoked_function_arn(self) -> str:
+        return f"arn:aws:lambda:{self.region}:{LOCAL_ACCOUNT}:function:{self.function_name}"
+
+    @property
+    def log_group_name(self) -> str:
+        return f"/aws/lambda/{self.function_name}"
+
+    @property
+    def log_stream_name(self) -> str:
+        return f"local/{self.aws_request_id}"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self._deadline - time.monotonic()) * 1000))
+
+
+@dataclass(frozen=True)
+class FunctionDefinition:
+    name: str
+    handler: str
+    timeout: int
+    memory: int
+    environment: dict[str, str]
+    unresolved: tuple[str, ...]  # variables whose value CloudFormation computes
+
+
+def function_definition(config: Config, item_name: str) -> FunctionDefinition:
+    """The rendered properties of the function behind config item `item_name`."""
+    section, item = config.find(item_name)
+    name = config.function_name(section, item)
+    template = build_template(config).to_dict()
+    for resource in template["Resources"].values():
+        props = resource.get("Properties", {})
+        if resource["Type"] == "AWS::Lambda::Function" and props.get("FunctionName") == name:
+            return _definition(name, props)
+    raise OpsError(f"{item_name!r} renders no function of its own (it uses a native action)")
+
+
+def _definition(name: str, props: Mapping[str, Any]) -> FunctionDefinition:
+    variables = props.get("Environment", {}).get("Variables", {})
+    literal = {k: v for k, v in variables.items() if isinstance(v, str)}
+    return FunctionDefinition(
+        name=name,
+        handler=props["Handler"],
+        timeout=int(props.get("Timeout", 3)),
+        memory=int(props.get("MemorySize", 128)),
+        environment=literal,
+        unresolved=tuple(sorted(set(variables) - set(literal))),
+    )
+
+
+def invoke_local(
+    definition: FunctionDefinition,
+    event: Any,
+    *,
+    region: str,
+    endpoint_url: str | None = None,
+    extra_env: Mapping[str, str] | None = None,
+) -> Any:
+    """Import the handler and call it once; its stdout is sent to stderr."""
+    env = {
+        **definition.environment,
+        "AWS_REGION": region,
+        "AWS_DEFAULT_REGION": region,
+        "AWS_LAMBDA_FUNCTION_NAME": definition.name,
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(definition.memory),
+        **(extra_env or {}),
+    }
+    if endpoint_url:
+        env["AWS_ENDPOINT_URL"] = endpoint_url
+    module_name, _, func_name = definition.handler.rpartition(".")
+    context = LocalContext(definition.name, definition.memory, definition.timeout, region)
+    with _environment(env), contextlib.redirect_stdout(sys.stderr):
+        _reset_function_clients()
+        handler = getattr(importlib.import_module(module_name), func_name)
+        return handler(event, context)
+
+
+def _reset_function_clients() -> None:
+    """Clients cached by an earlier local run may point at another endpoint or region."""
+    from functions.runtime import aws
+
+    aws.client.cache_clear()
+
+
+@contextlib.contextmanager
+def _environment(values: Mapping[str, str]) -> Iterator[None]:
+    saved = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, old in saved.items():
+            if old is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = old

@@ -1,0 +1,1 @@
+"""Frozen, typed config models: one module per family, loaded by `ops.config`."""

@@ -1,0 +1,97 @@
+"""Model pieces every function family shares: the stack settings and a function's sizing."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from ops.schema import check_bucket, check_one_of, check_range, setting
+
+LOG_RETENTION_DAYS = (
+    1,
+    3,
+    5,
+    7,
+    14,
+    30,
+    60,
+    90,
+    120,
+    150,
+    180,
+    365,
+    400,
+    545,
+    731,
+    1096,
+    1827,
+    2192,
+    2557,
+    2922,
+    3288,
+    3653,
+)
+PYTHON_RUNTIMES = ("python3.11", "python3.12", "python3.13")
+
+
+def check_stack_name(value: str) -> str | None:
+    if not re.match(r"^[A-Za-z][A-Za-z0-9-]{0,127}$", value):
+        return (
+            "expected a CloudFormation stack name: a letter, then letters, digits and hyphens, "
+            f"at most 128 characters, got {value!r}"
+        )
+    return None
+
+
+def check_sns_arn(value: str) -> str | None:
+    if not value.startswith("arn:") or ":sns:" not in value:
+        return f"expected an SNS topic ARN (arn:aws:sns:REGION:ACCOUNT:NAME), got {value!r}"
+    return None
+
+
+@dataclass(frozen=True)
+class StackConfig:
+    """`[stack]`: the CloudFormation stack and the defaults its functions take."""
+
+    name: str = setting(check=check_stack_name, doc="CloudFormation stack name")
+    runtime: str = setting(
+        "python3.13", check=check_one_of(*PYTHON_RUNTIMES), doc="default function runtime"
+    )
+    tags: dict[str, str] = setting({}, doc="tags for the stack and its resources")
+    artifact_bucket: str | None = setting(
+        None,
+        check=check_bucket,
+        doc="bucket for function code; default ops-artifacts-<account>-<region>",
+    )
+    log_retention_days: int = setting(
+        30, check=check_one_of(*LOG_RETENTION_DAYS), doc="retention of function log groups"
+    )
+    alarm_topic: str | None = setting(
+        None, check=check_sns_arn, doc="SNS topic ARN that the stack's alarms notify"
+    )
+    production: bool = setting(False, doc="marks a production stack (termination protection)")
+    termination_protection: bool | None = setting(
+        None, doc="turn on termination protection after creation (default: production)"
+    )
+
+
+def memory_setting(default: int) -> int:
+    """`memory` in MB with Lambda's bounds; a family passes its own default."""
+    doc = "memory in MB (more memory also means more CPU and network)"
+    return setting(default, check=check_range(128, 10240), doc=doc)
+
+
+def timeout_setting(default: int) -> int:
+    """`timeout` in seconds with Lambda's bound of 900; a family passes its own default."""
+    return setting(default, check=check_range(1, 900), doc="timeout in seconds")
+
+
+@dataclass(frozen=True, kw_only=True)
+class FunctionSettings:
+    """Keys every function-backed table takes; families override the defaults they need."""
+
+    memory: int = memory_setting(256)
+    timeout: int = timeout_setting(300)
+    runtime: str | None = setting(
+        None, check=check_one_of(*PYTHON_RUNTIMES), doc="runtime (default: stack.runtime)"
+    )

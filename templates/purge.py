@@ -1,0 +1,83 @@
+"""Scheduled purge jobs: the function, its scoped role and its schedule, per `[[purge]]` job."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import awacs.s3
+from awacs.aws import Allow, Condition, Statement, StringLike
+
+from ops.models.purge import PurgeJob, S3Purge
+from ops.schedule import rate_seconds
+from templates.common import (
+    FunctionResources,
+    FunctionSpec,
+    RenderContext,
+    add_function,
+    add_schedule,
+    job_settings,
+    s3_arn,
+)
+
+HANDLER = "functions.purge.handler.handler"
+BUNDLE = "purge"
+
+
+def add_purge_job(ctx: RenderContext, job: PurgeJob) -> FunctionResources:
+    """One job: a function that never overlaps itself and is never retried blindly."""
+    age = max_event_age(job.schedule)
+    fn = add_function(
+        ctx,
+        FunctionSpec(
+            family="purge",
+            name=job.name,
+            settings=job,
+            handler=HANDLER,
+            bundle=BUNDLE,
+            statements=POLICIES[job.target](job),
+            job=job_settings(job),
+            description=f"ops purge {job.name}: {job.target} older than {job.older_than}",
+            reserved_concurrency=1,  # scheduled runs never overlap
+            retries=0,  # a failed run is picked up by the next schedule, not retried blindly
+            max_event_age=age,
+        ),
+    )
+    add_schedule(ctx, fn, job.schedule, max_event_age=age)
+    return fn
+
+
+def max_event_age(schedule: str) -> int:
+    """A queued run older than its own interval is dropped: the next one is already due."""
+    interval = rate_seconds(schedule) or 3600
+    return max(60, min(interval, 21600))
+
+
+def s3_statements(job: PurgeJob) -> list[Statement]:
+    assert isinstance(job, S3Purge)
+    bucket = s3_arn(job.bucket)
+    under_prefix = Condition(StringLike("s3:prefix", [f"{job.prefix}*"]))
+    return [
+        Statement(
+            Sid="ListUnderPrefix",
+            Effect=Allow,
+            Action=[awacs.s3.ListBucket, awacs.s3.ListBucketVersions],
+            Resource=[bucket],
+            Condition=under_prefix,
+        ),
+        Statement(
+            Sid="ReadVersioning",
+            Effect=Allow,
+            Action=[awacs.s3.GetBucketVersioning],
+            Resource=[bucket],
+        ),
+        Statement(
+            Sid="DeleteUnderPrefix",
+            Effect=Allow,
+            Action=[awacs.s3.DeleteObject, awacs.s3.DeleteObjectVersion],
+            Resource=[s3_arn(f"{job.bucket}/{job.prefix}*")],
+        ),
+    ]
+
+
+# The IAM statements each target's function needs. Further targets register here.
+POLICIES: dict[str, Callable[[PurgeJob], list[Statement]]] = {"s3": s3_statements}

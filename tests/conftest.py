@@ -1,0 +1,47 @@
+"""Shared fixtures: fake credentials and a fixed region, so no test can reach real AWS."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+EVENTS = Path(__file__).resolve().parent / "events"
+REGION = "eu-west-1"
+
+
+@pytest.fixture(autouse=True)
+def fake_aws(monkeypatch: pytest.MonkeyPatch) -> None:
+    for key, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_DEFAULT_REGION": REGION,
+        "AWS_REGION": REGION,
+    }.items():
+        monkeypatch.setenv(key, value)
+    for key in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "OPS_CONFIG", "OPS_JOB"):
+        monkeypatch.delenv(key, raising=False)
+    from functions.runtime import aws
+
+    aws.client.cache_clear()
+
+
+def load_event(name: str) -> Any:
+    """A sample event from tests/events/."""
+    return json.loads((EVENTS / name).read_text())
+
+
+@pytest.fixture
+def write_config(tmp_path: Path):  # type: ignore[no-untyped-def]
+    """Write TOML text to a file and return its path."""
+
+    def write(text: str, name: str = "ops.toml") -> Path:
+        path = tmp_path / name
+        path.write_text(text)
+        return path
+
+    return write
