@@ -9,6 +9,7 @@ month day-of-week year) and exactly one of day-of-month and day-of-week is `?`.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 _RATE = re.compile(r"^rate\((\d+) ([a-z]+)\)$")
@@ -45,6 +46,17 @@ def check_schedule(text: str) -> str | None:
     if text.startswith("cron("):
         return _check_cron(text)
     return f"expected rate(...) or cron(...), got {text!r}"
+
+
+def check_timezone(name: str) -> str | None:
+    """An IANA time zone name, as EventBridge Scheduler takes it (Europe/Paris)."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return f"expected an IANA time zone name like 'Europe/Paris', got {name!r}"
+    return None
 
 
 def rate_seconds(text: str) -> int | None:
@@ -136,3 +148,95 @@ def _value(field: CronField, token: str) -> int | None:
     if token.isdigit() and field.low <= int(token) <= field.high:
         return int(token)
     return None
+
+
+# Schedules in words, for `ops render --explain` -----------------------------------------------
+
+DAY_NAMES = ["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"]
+MONTH_NAMES = [
+    "January", "February", "March", "April", "May", "June", "July", "August", "September",
+    "October", "November", "December",
+]  # fmt: skip
+
+
+def explain(text: str, timezone: str | None = None) -> str:
+    """A valid expression in words: `cron(0/30 * ? * MON-FRI *)` -> every 30 minutes, Monday to
+    Friday (UTC)."""
+    zone = f" ({timezone or 'UTC'})"
+    seconds = rate_seconds(text)
+    if seconds is not None:
+        value, unit = _RATE.match(text).groups()  # type: ignore[union-attr]
+        return ("every " + unit.rstrip("s") if value == "1" else f"every {value} {unit}") + zone
+    minute, hour, dom, month, dow, year = text[5:-1].split()
+    parts = [_time_of_day(minute, hour), _days(dom, dow), _months(month), _years(year)]
+    return ", ".join(p for p in parts if p) + zone
+
+
+def _time_of_day(minute: str, hour: str) -> str:
+    if minute.isdigit() and hour.isdigit():
+        return f"at {int(hour):02d}:{int(minute):02d}"
+    minutes = _every(minute, "minute") or f"at minute {_list(minute, str)}"
+    if hour == "*":
+        return minutes if minute.startswith(("*", "0/")) else f"{minutes} of every hour"
+    hours = _every(hour, "hour") or f"during hour {_list(hour, str)}"
+    return f"{minutes}, {hours}"
+
+
+def _every(field: str, unit: str) -> str:
+    if field == "*":
+        return f"every {unit}"
+    start, slash, step = field.partition("/")
+    if not slash:
+        return ""
+    base = f"every {step} {unit}s" if step != "1" else f"every {unit}"
+    return base if start in ("*", "0") else f"{base} from {unit} {start}"
+
+
+def _days(dom: str, dow: str) -> str:
+    if dow not in ("?", "*"):
+        plain = not any(c in dow for c in "-#L")
+        return ("on " if plain else "") + _list(dow, _day_name)
+    if dom in ("?", "*"):
+        return "every day"
+    if dom == "L":
+        return "on the last day of the month"
+    if dom == "LW":
+        return "on the last weekday of the month"
+    return f"on day {_list(dom, str)} of the month"
+
+
+def _months(month: str) -> str:
+    return "" if month == "*" else "in " + _list(month, _month_name)
+
+
+def _years(year: str) -> str:
+    return "" if year == "*" else "in " + _list(year, str)
+
+
+def _list(field: str, name: Callable[[str], str]) -> str:
+    items = []
+    for item in field.split(","):
+        low, dash, high = item.partition("-")
+        items.append(f"{name(low)} to {name(high)}" if dash else name(item))
+    return " and ".join(items)
+
+
+def _day_name(token: str) -> str:
+    if "#" in token:
+        day, _, nth = token.partition("#")
+        return f"the {_ordinal(int(nth))} {_day_name(day)} of the month"
+    if token.endswith("L") and len(token) > 1:
+        return f"the last {_day_name(token[:-1])} of the month"
+    if token == "L":
+        return "Saturday"
+    index = DAYS.index(token.upper()) if token.upper() in DAYS else int(token) - 1
+    return DAY_NAMES[index]
+
+
+def _month_name(token: str) -> str:
+    index = MONTHS.index(token.upper()) if token.upper() in MONTHS else int(token) - 1
+    return MONTH_NAMES[index]
+
+
+def _ordinal(n: int) -> str:
+    return {1: "first", 2: "second", 3: "third", 4: "fourth", 5: "fifth"}[n]

@@ -12,9 +12,18 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+import awacs.awslambda
 import awacs.logs
 import awacs.sqs
-from awacs.aws import Allow, ArnEquals, Condition, PolicyDocument, Principal, Statement
+from awacs.aws import (
+    Allow,
+    ArnEquals,
+    Condition,
+    PolicyDocument,
+    Principal,
+    Statement,
+    StringEquals,
+)
 from awacs.sts import AssumeRole
 from troposphere import (
     AWSHelperFn,
@@ -28,6 +37,7 @@ from troposphere import (
     events,
     iam,
     logs,
+    scheduler,
     sqs,
 )
 
@@ -173,9 +183,16 @@ def add_function(ctx: RenderContext, spec: FunctionSpec) -> FunctionResources:
 
 
 def add_schedule(
-    ctx: RenderContext, fn: FunctionResources, expression: str, max_event_age: int = 3600
-) -> events.Rule:
-    """An EventBridge rule that invokes `fn` on `expression`, with its invoke permission."""
+    ctx: RenderContext,
+    fn: FunctionResources,
+    expression: str,
+    max_event_age: int = 3600,
+    timezone: str | None = None,
+) -> events.Rule | scheduler.Schedule:
+    """Invoke `fn` on `expression`: an EventBridge rule, or with a `timezone` an EventBridge
+    Scheduler schedule (rules only know UTC). Neither retries: the next run is already due."""
+    if timezone:
+        return _scheduler_schedule(ctx, fn, expression, max_event_age, timezone)
     queue = ctx.dead_letter_queue()
     rule = ctx.template.add_resource(
         events.Rule(
@@ -198,6 +215,46 @@ def add_schedule(
     ctx.allow_dead_letters_from(GetAtt(rule, "Arn"))
     allow_invoke(ctx, fn, "events.amazonaws.com", GetAtt(rule, "Arn"), "Schedule")
     return rule
+
+
+def _scheduler_schedule(
+    ctx: RenderContext, fn: FunctionResources, expression: str, max_event_age: int, timezone: str
+) -> scheduler.Schedule:
+    queue_arn = GetAtt(ctx.dead_letter_queue(), "Arn")
+    role = ctx.template.add_resource(
+        iam.Role(
+            f"{fn.prefix}SchedulerRole",
+            AssumeRolePolicyDocument=_trust("scheduler.amazonaws.com", source_account=True),
+            Policies=[
+                _policy(
+                    Statement(
+                        Effect=Allow, Action=[awacs.awslambda.InvokeFunction], Resource=[fn.arn]
+                    ),
+                    # Scheduler sends undeliverable events to the DLQ with this role.
+                    Statement(Effect=Allow, Action=[awacs.sqs.SendMessage], Resource=[queue_arn]),
+                )
+            ],
+            Tags=ctx.tags(),
+        )
+    )
+    return ctx.template.add_resource(
+        scheduler.Schedule(
+            f"{fn.prefix}Schedule",
+            Description=f"Runs {fn.name} on {expression} ({timezone})",
+            ScheduleExpression=expression,
+            ScheduleExpressionTimezone=timezone,
+            FlexibleTimeWindow=scheduler.FlexibleTimeWindow(Mode="OFF"),
+            State="ENABLED",
+            Target=scheduler.Target(
+                Arn=fn.arn,
+                RoleArn=GetAtt(role, "Arn"),
+                RetryPolicy=scheduler.RetryPolicy(
+                    MaximumRetryAttempts=0, MaximumEventAgeInSeconds=max_event_age
+                ),
+                DeadLetterConfig=scheduler.DeadLetterConfig(Arn=queue_arn),
+            ),
+        )
+    )
 
 
 def allow_invoke(
@@ -239,28 +296,29 @@ def _role(
             Resource=[GetAtt(ctx.dead_letter_queue(), "Arn")],
         ),
     ]
-    trust = PolicyDocument(
-        Version=POLICY_VERSION,
-        Statement=[
-            Statement(
-                Effect=Allow,
-                Action=[AssumeRole],
-                Principal=Principal("Service", ["lambda.amazonaws.com"]),
-            )
-        ],
-    )
     return iam.Role(
         f"{prefix}Role",
-        AssumeRolePolicyDocument=trust,
-        Policies=[
-            iam.Policy(
-                PolicyName="least-privilege",
-                PolicyDocument=PolicyDocument(
-                    Version=POLICY_VERSION, Statement=[*base, *statements]
-                ),
-            )
-        ],
+        AssumeRolePolicyDocument=_trust("lambda.amazonaws.com"),
+        Policies=[_policy(*base, *statements)],
         Tags=ctx.tags(),
+    )
+
+
+def _trust(service: str, source_account: bool = False) -> PolicyDocument:
+    """Who may assume a role: one AWS service, from this account only when it says so."""
+    condition = {}
+    if source_account:
+        condition["Condition"] = Condition(StringEquals("aws:SourceAccount", Ref("AWS::AccountId")))
+    statement = Statement(
+        Effect=Allow, Action=[AssumeRole], Principal=Principal("Service", [service]), **condition
+    )
+    return PolicyDocument(Version=POLICY_VERSION, Statement=[statement])
+
+
+def _policy(*statements: Statement) -> iam.Policy:
+    return iam.Policy(
+        PolicyName="least-privilege",
+        PolicyDocument=PolicyDocument(Version=POLICY_VERSION, Statement=list(statements)),
     )
 
 

@@ -42,7 +42,7 @@ def add_purge_job(ctx: RenderContext, job: PurgeJob) -> FunctionResources:
             max_event_age=age,
         ),
     )
-    add_schedule(ctx, fn, job.schedule, max_event_age=age)
+    add_schedule(ctx, fn, job.schedule, max_event_age=age, timezone=job.timezone)
     return fn
 
 

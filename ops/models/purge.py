@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from ops.models.common import FunctionSettings, memory_setting, timeout_setting
-from ops.schedule import check_schedule
+from ops.schedule import check_schedule, check_timezone
 from ops.schema import Duration, check_bucket, check_name, setting
 
 
@@ -25,6 +25,9 @@ class PurgeJob(FunctionSettings):
     name: str = setting(check=check_name, doc="unique among purge jobs")
     target: str = setting(doc="what to purge: s3")
     schedule: str = setting(check=check_schedule, doc="rate(...) or six-field cron(...)")
+    timezone: str | None = setting(
+        None, check=check_timezone, doc="run cron() at this local time (EventBridge Scheduler)"
+    )
     older_than: Duration = setting(doc="delete what is older than this: 30s, 15m, 1h, 7d")
     dry_run: bool = setting(False, doc="report what would be deleted, delete nothing")
     timeout: int = timeout_setting(900)  # the job stops cleanly before it and reports how far
