@@ -41,10 +41,9 @@ def test_the_bundled_config_loads() -> None:
 
 
 def test_unknown_key_is_named_with_its_path() -> None:
-    assert problems(config_with(colour="blue")) == [
-        "purge[0].colour: unknown key (known keys: bucket, dry_run, memory, name, older_than, "
-        "prefix, runtime, schedule, target, timeout)"
-    ]
+    [message] = problems(config_with(colour="blue"))
+    assert message.startswith("purge[0].colour: unknown key (known keys: bucket, dry_run, ")
+    assert "older_than, prefix, " in message
 
 
 def test_missing_required_key() -> None:

@@ -1,12 +1,13 @@
 """The `ops` command line: parses, wires and prints; the work happens in the rest of `ops/`.
 
-Every command lives in its own module here and is registered in `COMMANDS`. Errors that users
+Every command lives in its own module here and is listed in `COMMANDS`. Errors that users
 can act on (`OpsError`, expected AWS errors) become `Error: ...` lines on stderr and a documented
 exit code; `--debug` shows the traceback instead.
 """
 
 from __future__ import annotations
 
+import importlib
 import sys
 from typing import Any
 
@@ -16,8 +17,28 @@ from ops import __version__
 from ops.cli.context import OpsContext
 from ops.errors import EXIT_FAILED, OpsError
 
+# Commands load on first use (click's lazy-group pattern), so `ops render` never pays for the
+# boto3 and cfn-lint imports of the commands that talk to AWS. Add a command here: name -> module
+# under ops.cli exposing `command`.
+COMMANDS = {
+    "render": "render",
+    "validate": "validate",
+    "invoke": "invoke",
+    "event": "event",
+}
+
 
 class OpsGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in COMMANDS:
+            return None
+        module = importlib.import_module(f"ops.cli.{COMMANDS[cmd_name]}")
+        command: click.Command = module.command
+        return command
+
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
@@ -61,16 +82,6 @@ def _aws_error(exc: Exception) -> str | None:
 def cli(ctx: click.Context, debug: bool) -> None:
     """Housekeeping Lambdas for an AWS estate, from one config file."""
     ctx.obj = OpsContext(debug=debug)
-
-
-def _register() -> None:
-    from ops.cli import event, invoke, render, validate
-
-    for module in (render, validate, invoke, event):
-        cli.add_command(module.command)
-
-
-_register()
 
 
 def main() -> None:
