@@ -410,9 +410,10 @@ def _arn_equals_any(arns: list[AWSHelperFn]) -> Condition:
     return Condition(ArnEquals("aws:SourceArn", arns))
 
 
-SIZING_KEYS = ("memory", "timeout", "runtime")
+# Keys that configure the function or its trigger, not the job the function runs.
+NOT_JOB_KEYS = ("memory", "timeout", "runtime", "schedule", "timezone")
 
 
-def job_settings(item: Any, drop: Sequence[str] = SIZING_KEYS) -> dict[str, Any]:
-    """A model's keys as plain JSON data for $OPS_JOB, minus the function's own sizing."""
+def job_settings(item: Any, drop: Sequence[str] = NOT_JOB_KEYS) -> dict[str, Any]:
+    """A model's keys as plain JSON data for $OPS_JOB, minus the function's and trigger's own."""
     return {k: v for k, v in asdict(item).items() if k not in drop}
