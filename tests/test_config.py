@@ -43,7 +43,7 @@ def test_the_bundled_config_loads() -> None:
 def test_unknown_key_is_named_with_its_path() -> None:
     [message] = problems(config_with(colour="blue"))
     assert message.startswith("purge[0].colour: unknown key (known keys: bucket, dry_run, ")
-    assert "older_than, prefix, " in message
+    assert "name, older_than, " in message
 
 
 def test_missing_required_key() -> None:
