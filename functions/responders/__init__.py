@@ -1,0 +1,1 @@
+"""Alarm responders: an alarm fires, one bounded action runs once, and says what it did."""

@@ -1,0 +1,23 @@
+"""`notify`: post the alarm to the webhook. It tells, whatever the alarm's state is now: a human
+wants to hear about an ALARM even if it is already OK again (the message says so)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from functions.responders import webhook
+from functions.responders.alarm import AlarmEvent
+from functions.responders.plan import Clients, Skip, Step
+
+
+def plan(
+    job: dict[str, Any], alarm: AlarmEvent, clients: Clients, now: datetime, current_state: str
+) -> Step | Skip:
+    payload = webhook.message(alarm, current_state=current_state)
+
+    def apply() -> None:
+        url = webhook.webhook_url(job["webhook_secret"], clients("secretsmanager"))
+        webhook.post(url, payload, timeout=job["webhook_timeout"])
+
+    return Step(f"webhook:{job['webhook_secret']}", "notification", None, alarm.state, apply)

@@ -1,0 +1,247 @@
+"""The responder's decisions for one alarm state change, in order, each one reported.
+
+1. malformed -> rejected (logged, nothing else happens);
+2. not an alarm this responder watches, another region, INSUFFICIENT_DATA -> skipped;
+3. claim the state change (alarm ARN + change time) -> a duplicate is skipped;
+4. one DescribeAlarms: the alarm must still be in the state the event reports;
+5. the action's planner reads the resource -> a step (before -> after) or a skip with reason;
+6. the resource's cool-down; dry run -> "would" and stop;
+7. apply, remember the action for the cool-down, tell the webhook, mark the change done.
+
+A failure releases the claim (so Lambda's retry acts) and is re-raised by the handler after the
+report is logged. Everything AWS is injected: clients, the marker store, the clock.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import importlib
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from functions.responders import webhook
+from functions.responders.alarm import AlarmEvent, Malformed
+from functions.responders.markers import MarkerStore
+from functions.responders.plan import ActionRefused, Clients, Skip, Step
+
+# action -> module under functions.responders.actions with `plan(...)`.
+ACTIONS = {
+    "dynamodb-scale": "dynamodb",
+    "rds-extend-storage": "rds",
+    "lambda-concurrency": "concurrency",
+    "notify": "notify",
+}
+STATE_INDEPENDENT = {"notify"}  # tells about the change even when the alarm has moved on
+QUIET_SKIPS = {"duplicate", "not-watched", "other-region", "insufficient-data", "in-progress"}
+
+
+@dataclass
+class Outcome:
+    """What happened to one state change: the line the log and the return value carry."""
+
+    responder: str
+    action: str
+    status: str  # acted, skipped, rejected, failed
+    reason: str
+    code: str = ""  # machine-readable reason: duplicate, at-ceiling, cooldown, dry-run...
+    alarm: str | None = None
+    state: str | None = None
+    changed_at: str | None = None
+    source: str | None = None
+    resource: str | None = None
+    change: str | None = None
+    before: Any = None
+    after: Any = None
+    dry_run: bool = False
+    notified: str | None = None  # webhook result for actions that also notify
+
+    def as_dict(self) -> dict[str, Any]:
+        return {k: v for k, v in asdict(self).items() if v is not None}
+
+
+@dataclass
+class Deps:
+    clients: Clients
+    markers: MarkerStore
+    region: str  # where this function runs, and where its resources are
+
+
+def respond(
+    job: dict[str, Any], item: AlarmEvent | Malformed, deps: Deps, now: datetime
+) -> Outcome:
+    """Handle one alarm state change; never raises for a decision, only for a failed action."""
+    base = Outcome(str(job["name"]), str(job["action"]), "skipped", "", dry_run=job["dry_run"])
+    if isinstance(item, Malformed):
+        return _with(base, "rejected", "malformed", f"malformed alarm message: {item.reason}")
+    alarm = item
+    base = _with(
+        base,
+        "skipped",
+        "",
+        "",
+        alarm=alarm.name,
+        state=alarm.state,
+        changed_at=alarm.changed_at.isoformat(),
+        source=alarm.source,
+    )
+    early = _early_skip(job, alarm, deps.region)
+    if early:
+        return _skip(base, early)
+    claim = deps.markers.claim(_marker_key(job, alarm), now)
+    if not claim.claimed:
+        code = "duplicate" if claim.status == "done" else "in-progress"
+        return _skip(base, Skip(code, f"state change already {claim.status.replace('-', ' ')}"))
+    try:
+        outcome = _decide_and_act(job, alarm, deps, now, base)
+    except Exception:
+        deps.markers.release(_marker_key(job, alarm))
+        raise
+    deps.markers.complete(_marker_key(job, alarm), f"{outcome.status}: {outcome.reason}")
+    return outcome
+
+
+def _decide_and_act(
+    job: dict[str, Any], alarm: AlarmEvent, deps: Deps, now: datetime, base: Outcome
+) -> Outcome:
+    current = current_state(deps.clients("cloudwatch"), alarm.name)
+    if current != alarm.state and job["action"] not in STATE_INDEPENDENT:
+        return _tell(job, alarm, deps, current, _skip(base, _moved_on(alarm.state, current)))
+    planner = _planner(job["action"])
+    result = planner(job, alarm, deps.clients, now, current or "gone")
+    if isinstance(result, Skip):
+        return _tell(job, alarm, deps, current, _skip(base, result))
+    outcome = _with(
+        base,
+        "skipped",
+        "",
+        "",
+        resource=result.resource,
+        change=result.change,
+        before=result.before,
+        after=result.after,
+    )
+    cooling = _cooldown_skip(job, deps.markers, result, now)
+    if cooling:
+        return _tell(job, alarm, deps, current, _skip(outcome, cooling))
+    if job["dry_run"]:
+        return _tell(
+            job,
+            alarm,
+            deps,
+            current,
+            _with(outcome, "skipped", "dry-run", f"dry run: would set {result.describe()}"),
+        )
+    return _apply(job, alarm, deps, now, current, result, outcome)
+
+
+def _apply(
+    job: dict[str, Any],
+    alarm: AlarmEvent,
+    deps: Deps,
+    now: datetime,
+    current: str | None,
+    step: Step,
+    outcome: Outcome,
+) -> Outcome:
+    try:
+        step.apply()
+    except ActionRefused as exc:
+        return _tell(
+            job, alarm, deps, current, _skip(outcome, Skip("refused", f"AWS refused: {exc}"))
+        )
+    if job.get("cooldown"):
+        deps.markers.record_action(step.resource, now, timedelta(seconds=job["cooldown"]))
+    done = _with(outcome, "acted", "acted", f"set {step.describe()}")
+    if job["action"] == "notify":
+        return _with(done, "acted", "acted", f"posted the {alarm.state} to the webhook")
+    return _tell(job, alarm, deps, current, done)
+
+
+def current_state(cloudwatch: Any, name: str) -> str | None:
+    """The alarm's state now (metric or composite), None when it no longer exists."""
+    found = cloudwatch.describe_alarms(
+        AlarmNames=[name], AlarmTypes=["MetricAlarm", "CompositeAlarm"]
+    )
+    alarms = [*found.get("MetricAlarms", []), *found.get("CompositeAlarms", [])]
+    return str(alarms[0]["StateValue"]) if alarms else None
+
+
+def watches(job: dict[str, Any], alarm_name: str) -> bool:
+    """The alarm is one this responder was configured for (a misrouted event is not acted on)."""
+    patterns = job.get("alarms") or [job["alarm_name"]]
+    return any(
+        fnmatch.fnmatchcase(alarm_name, p) if p.endswith("*") else alarm_name == p for p in patterns
+    )
+
+
+def _early_skip(job: dict[str, Any], alarm: AlarmEvent, region: str) -> Skip | None:
+    if not watches(job, alarm.name):
+        return Skip("not-watched", f"alarm {alarm.name!r} is not one this responder watches")
+    if alarm.region != region:
+        return Skip("other-region", f"alarm in {alarm.region}; this responder acts in {region}")
+    if alarm.state == "INSUFFICIENT_DATA":
+        return Skip("insufficient-data", "INSUFFICIENT_DATA: nothing to act on")
+    return None
+
+
+def _moved_on(state: str, current: str | None) -> Skip:
+    if current is None:
+        return Skip("alarm-gone", "the alarm no longer exists")
+    return Skip("state-changed", f"not in {state} any more (now {current})")
+
+
+def _cooldown_skip(
+    job: dict[str, Any], markers: MarkerStore, step: Step, now: datetime
+) -> Skip | None:
+    if not job.get("cooldown"):
+        return None
+    last = markers.last_action(step.resource)
+    if last is None or now - last >= timedelta(seconds=job["cooldown"]):
+        return None
+    left = timedelta(seconds=job["cooldown"]) - (now - last)
+    return Skip("cooldown", f"last changed {last.isoformat()}; cool-down ends in {_minutes(left)}")
+
+
+def _tell(
+    job: dict[str, Any], alarm: AlarmEvent, deps: Deps, current: str | None, outcome: Outcome
+) -> Outcome:
+    """Tell the webhook (if the job has one) what was done or why not; a failure to tell is
+    reported, and the handler fails the invocation after the marker says the work is done."""
+    if not job.get("webhook_secret") or job["action"] == "notify" or outcome.code in QUIET_SKIPS:
+        return outcome
+    try:
+        url = webhook.webhook_url(job["webhook_secret"], deps.clients("secretsmanager"))
+        text = f"{outcome.status}: {outcome.reason}"
+        webhook.post(
+            url, webhook.message(alarm, text, current), timeout=job.get("webhook_timeout", 5)
+        )
+    except webhook.WebhookError as exc:
+        outcome.notified = f"failed: {exc}"
+    else:
+        outcome.notified = "sent"
+    return outcome
+
+
+def _planner(action: str) -> Callable[..., Step | Skip]:
+    module = importlib.import_module(f"functions.responders.actions.{ACTIONS[action]}")
+    return module.plan
+
+
+def _marker_key(job: dict[str, Any], alarm: AlarmEvent) -> str:
+    return f"{job['name']}#{alarm.key}"
+
+
+def _skip(outcome: Outcome, skip: Skip) -> Outcome:
+    return _with(outcome, "skipped", skip.code, skip.reason)
+
+
+def _with(outcome: Outcome, status: str, code: str, reason: str, **changes: Any) -> Outcome:
+    fields = {**asdict(outcome), **changes, "status": status, "code": code, "reason": reason}
+    return Outcome(**fields)
+
+
+def _minutes(delta: timedelta) -> str:
+    minutes = int(delta.total_seconds() // 60) + 1
+    return f"{minutes // 60}h{minutes % 60:02d}m" if minutes >= 60 else f"{minutes} min"
