@@ -18,6 +18,8 @@ from typing import Any
 from ops.errors import ConfigError, Problem
 from ops.models.common import StackConfig
 from ops.models.purge import PURGE_TARGETS, PurgeJob
+from ops.models.responder import RESPONDER_ACTIONS, Responder
+from ops.models.responder import cross_check as check_responders
 from ops.naming import MAX_FUNCTION_NAME, function_name, logical_id
 from ops.schema import Loader
 
@@ -41,6 +43,13 @@ class Section:
 
 SECTIONS: tuple[Section, ...] = (
     Section(key="purge", family="purge", variants=PURGE_TARGETS, discriminator="target"),
+    Section(
+        key="responder",
+        family="responder",
+        variants=RESPONDER_ACTIONS,
+        discriminator="action",
+        cross_check=check_responders,
+    ),
 )
 
 
@@ -55,6 +64,10 @@ class Config:
     @property
     def purge(self) -> tuple[PurgeJob, ...]:
         return self.sections.get("purge", ())
+
+    @property
+    def responder(self) -> tuple[Responder, ...]:
+        return self.sections.get("responder", ())
 
     def items(self) -> list[tuple[Section, Any]]:
         """Every function-backed item of the config, with its section, in file order."""

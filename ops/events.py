@@ -13,6 +13,7 @@ from typing import Any
 from ops.config import Config, Section
 from ops.invoke import LOCAL_ACCOUNT
 from ops.naming import logical_id
+from templates import responders
 
 Sample = Callable[[Config, Section, Any, str], dict[str, Any]]
 
@@ -33,7 +34,10 @@ def scheduled_event(config: Config, section: Section, item: Any, region: str) ->
     }
 
 
-SAMPLES: dict[str, Sample] = {"purge": scheduled_event}
+SAMPLES: dict[str, Sample] = {
+    "purge": scheduled_event,
+    "responder": responders.sample_event,  # SNS-wrapped alarm (EventBridge for `alarms`)
+}
 
 
 def sample_event(config: Config, name: str, region: str) -> dict[str, Any]:

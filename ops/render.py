@@ -16,12 +16,15 @@ from ops.package import build_bundle
 from templates.common import CodeLocation, RenderContext
 from templates.purge import BUNDLE as PURGE_BUNDLE
 from templates.purge import add_purge_job
+from templates.responders import BUNDLE as RESPONDERS_BUNDLE
+from templates.responders import add_responder
 
 Format = Literal["json", "yaml"]
 
 # section key -> (functions/ bundle, builder(ctx, item))
 BUILDERS: dict[str, tuple[str, Callable[[RenderContext, Any], Any]]] = {
     "purge": (PURGE_BUNDLE, add_purge_job),
+    "responder": (RESPONDERS_BUNDLE, add_responder),
 }
 
 
