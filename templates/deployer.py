@@ -1,0 +1,352 @@
+"""The deployer's stack for one region: deploy bucket, notification, deployer, and (in the
+primary region) the replication to every replica bucket.
+
+Which stack renders comes from the region asked for (`ops render --region R`, default the
+primary) and the config: the primary's bucket replicates to the replicas' buckets, each replica
+region has its own bucket and deployer. The bucket notification invokes the deployer's stage
+alias; the template creates that alias pointing at `$LATEST` and never changes its target
+afterwards, so `ops apply` cannot move it back once the deployer has deployed itself.
+"""
+
+from __future__ import annotations
+
+import awacs.awslambda
+import awacs.s3
+from awacs.aws import (
+    Allow,
+    ArnNotEquals,
+    ArnNotLike,
+    Bool,
+    Condition,
+    Deny,
+    PolicyDocument,
+    Principal,
+    Statement,
+)
+from awacs.sts import AssumeRole
+from troposphere import GetAtt, Ref, awslambda, iam, s3
+
+from ops.errors import OpsError
+from ops.models.deployer import Deployer, deploy_regions
+from ops.naming import function_name
+from templates.common import (
+    POLICY_VERSION,
+    FunctionResources,
+    FunctionSpec,
+    RenderContext,
+    add_function,
+    arn,
+    s3_arn,
+)
+
+HANDLER = "functions.deployer.handler.handler"
+BUNDLE = "deployer"
+FAMILY = "deployer"
+NONCURRENT_DAYS = 30  # old uploads are kept this long for audits; Lambda keeps its own copy
+
+
+def add_deployer(ctx: RenderContext, deployer: Deployer) -> FunctionResources:
+    """The stack of the region rendered: primary (with replication) or a replica."""
+    region = ctx.region or deployer.region
+    bucket = deployer.bucket_in(region)
+    if bucket is None:
+        regions = ", ".join(deploy_regions(ctx.config))
+        raise OpsError(
+            f"the deployer has no stack for {region}: render with --region one of {regions}"
+        )
+    fn = add_function(ctx, _spec(ctx, deployer, bucket))
+    alias = _add_alias(ctx, fn, deployer.own_stage)
+    permission = ctx.template.add_resource(
+        awslambda.Permission(
+            f"{fn.prefix}BucketPermission",
+            Action="lambda:InvokeFunction",
+            FunctionName=Ref(alias),
+            Principal="s3.amazonaws.com",
+            # The bucket's name, not a Ref: the bucket depends on this permission.
+            SourceArn=s3_arn(bucket),
+            SourceAccount=Ref("AWS::AccountId"),
+        )
+    )
+    primary = region == deployer.region
+    replication = _replication(ctx, deployer) if primary and deployer.replicas else None
+    deploy_bucket = ctx.template.add_resource(
+        _bucket(ctx, deployer, bucket, alias, permission, replication)
+    )
+    ctx.template.add_resource(_bucket_policy(deployer, bucket, deploy_bucket, fn))
+    return fn
+
+
+def _spec(ctx: RenderContext, deployer: Deployer, bucket: str) -> FunctionSpec:
+    own = function_name(ctx.config.stack.name, FAMILY, deployer.name)
+    job = {
+        "prefix": deployer.prefix,
+        "stages": list(deployer.stages),
+        "functions": list(deployer.functions),
+        "own_function": own,
+        "buckets": {deployer.region: deployer.bucket, **deployer.replicas},
+        "report_prefix": deployer.report_prefix,
+        "smoke_test": deployer.smoke_test,
+        "smoke_event": deployer.smoke_event,
+    }
+    return FunctionSpec(
+        family=FAMILY,
+        name=deployer.name,
+        settings=deployer,
+        handler=HANDLER,
+        bundle=BUNDLE,
+        statements=deployer_statements(deployer, bucket, own),
+        job=job,
+        description=f"ops deployer: s3://{bucket}/{deployer.prefix}<stage>/<function>.zip",
+        reserved_concurrency=1,  # two deploys to one function never race
+        # Every step is idempotent (duplicates are skipped by the alias record), so Lambda's
+        # retries are safe; records that cannot succeed are rejected without an error.
+        retries=2,
+    )
+
+
+def deployer_statements(deployer: Deployer, bucket: str, own: str) -> list[Statement]:
+    """Update code, publish, move aliases only on allow-listed functions; read only uploads."""
+    names = [*deployer.functions, own]
+    functions = [arn("lambda", f"function:{n}{q}") for n in names for q in ("", ":*")]
+    statements = [
+        Statement(
+            Sid="DeployAllowListedFunctions",
+            Effect=Allow,
+            Action=[
+                awacs.awslambda.GetFunction,
+                awacs.awslambda.UpdateFunctionCode,
+                awacs.awslambda.PublishVersion,
+                awacs.awslambda.GetAlias,
+                awacs.awslambda.UpdateAlias,
+                awacs.awslambda.CreateAlias,  # the first deploy to a stage creates its alias
+            ],
+            Resource=functions,
+        ),
+        Statement(
+            Sid="ReadUploads",  # UpdateFunctionCode reads the object with the caller's rights
+            Effect=Allow,
+            Action=[awacs.s3.GetObject, awacs.s3.GetObjectVersion],
+            Resource=[s3_arn(f"{bucket}/{deployer.prefix}*")],
+        ),
+        Statement(
+            Sid="WriteReports",
+            Effect=Allow,
+            Action=[awacs.s3.PutObject],
+            Resource=[s3_arn(f"{bucket}/{deployer.report_prefix}*")],
+        ),
+    ]
+    if deployer.smoke_test:
+        versions = [arn("lambda", f"function:{n}:*") for n in deployer.functions]
+        statements.append(
+            Statement(
+                Sid="SmokeTestNewVersions",
+                Effect=Allow,
+                Action=[awacs.awslambda.InvokeFunction],
+                Resource=versions,
+            )
+        )
+    return statements
+
+
+def _add_alias(ctx: RenderContext, fn: FunctionResources, stage: str) -> awslambda.Alias:
+    """The alias uploads invoke, with its own retry and failure settings.
+
+    Its target is `$LATEST` and stays so in every render: CloudFormation only calls UpdateAlias
+    when the template's properties change, so the version the deployer moved it to survives
+    every `ops apply`.
+    """
+    alias = ctx.template.add_resource(
+        awslambda.Alias(
+            f"{fn.prefix}Alias",
+            Name=stage,
+            FunctionName=Ref(fn.function),
+            FunctionVersion="$LATEST",
+        )
+    )
+    ctx.template.add_resource(
+        awslambda.EventInvokeConfig(
+            f"{fn.prefix}AliasInvokeConfig",
+            DependsOn=[alias.title],
+            FunctionName=Ref(fn.function),
+            Qualifier=stage,
+            MaximumRetryAttempts=2,
+            MaximumEventAgeInSeconds=21600,
+            DestinationConfig=awslambda.DestinationConfig(
+                OnFailure=awslambda.OnFailure(Destination=GetAtt(ctx.dead_letter_queue(), "Arn"))
+            ),
+        )
+    )
+    return alias
+
+
+def _bucket(
+    ctx: RenderContext,
+    deployer: Deployer,
+    bucket: str,
+    alias: awslambda.Alias,
+    permission: awslambda.Permission,
+    replication: s3.ReplicationConfiguration | None,
+) -> s3.Bucket:
+    notification = s3.LambdaConfigurations(
+        Event="s3:ObjectCreated:*",
+        Function=Ref(alias),
+        Filter=s3.Filter(
+            S3Key=s3.S3Key(
+                Rules=[
+                    s3.Rules(Name="prefix", Value=deployer.prefix),
+                    s3.Rules(Name="suffix", Value=".zip"),
+                ]
+            )
+        ),
+    )
+    extra = {"ReplicationConfiguration": replication} if replication else {}
+    return s3.Bucket(
+        "DeployBucket",
+        DependsOn=[permission.title],  # S3 checks it may invoke the alias when it saves this
+        BucketName=bucket,
+        VersioningConfiguration=s3.VersioningConfiguration(Status="Enabled"),
+        BucketEncryption=s3.BucketEncryption(
+            ServerSideEncryptionConfiguration=[
+                s3.ServerSideEncryptionRule(
+                    ServerSideEncryptionByDefault=s3.ServerSideEncryptionByDefault(
+                        SSEAlgorithm="AES256"
+                    )
+                )
+            ]
+        ),
+        PublicAccessBlockConfiguration=s3.PublicAccessBlockConfiguration(
+            BlockPublicAcls=True,
+            BlockPublicPolicy=True,
+            IgnorePublicAcls=True,
+            RestrictPublicBuckets=True,
+        ),
+        OwnershipControls=s3.OwnershipControls(
+            Rules=[s3.OwnershipControlsRule(ObjectOwnership="BucketOwnerEnforced")]
+        ),
+        LifecycleConfiguration=s3.LifecycleConfiguration(
+            Rules=[
+                s3.LifecycleRule(
+                    Id="old-uploads",
+                    Status="Enabled",
+                    NoncurrentVersionExpiration=s3.NoncurrentVersionExpiration(
+                        NoncurrentDays=NONCURRENT_DAYS
+                    ),
+                    AbortIncompleteMultipartUpload=s3.AbortIncompleteMultipartUpload(
+                        DaysAfterInitiation=1
+                    ),
+                )
+            ]
+        ),
+        NotificationConfiguration=s3.NotificationConfiguration(LambdaConfigurations=[notification]),
+        Tags=ctx.tags(),
+        **extra,
+    )
+
+
+def _bucket_policy(
+    deployer: Deployer, bucket: str, deploy_bucket: s3.Bucket, fn: FunctionResources
+) -> s3.BucketPolicy:
+    """TLS only; uploads only by `writers`; reports only by this region's deployer."""
+    everyone = Principal("*")
+    statements = [
+        Statement(
+            Sid="DenyInsecureTransport",
+            Effect=Deny,
+            Principal=everyone,
+            # A Deny of every action narrows; it grants nothing.
+            Action=[awacs.s3.Action("*")],
+            Resource=[s3_arn(bucket), s3_arn(f"{bucket}/*")],
+            Condition=Condition(Bool("aws:SecureTransport", False)),
+        ),
+        Statement(
+            Sid="UploadsOnlyByWriters",
+            Effect=Deny,
+            Principal=everyone,
+            Action=[awacs.s3.PutObject],
+            Resource=[s3_arn(f"{bucket}/{deployer.prefix}*")],
+            Condition=Condition(ArnNotLike("aws:PrincipalArn", list(deployer.writers))),
+        ),
+        Statement(
+            Sid="ReportsOnlyByTheDeployer",
+            Effect=Deny,
+            Principal=everyone,
+            Action=[awacs.s3.PutObject],
+            Resource=[s3_arn(f"{bucket}/{deployer.report_prefix}*")],
+            Condition=Condition(ArnNotEquals("aws:PrincipalArn", GetAtt(fn.role, "Arn"))),
+        ),
+    ]
+    return s3.BucketPolicy(
+        "DeployBucketPolicy",
+        Bucket=Ref(deploy_bucket),
+        PolicyDocument=PolicyDocument(Version=POLICY_VERSION, Statement=statements),
+    )
+
+
+def _replication(ctx: RenderContext, deployer: Deployer) -> s3.ReplicationConfiguration:
+    """Live cross-region replication of the uploads, one rule per replica bucket."""
+    role = ctx.template.add_resource(replication_role(ctx, deployer))
+    rules = [
+        s3.ReplicationConfigurationRules(
+            Id=f"deploy-to-{region}",
+            Status="Enabled",
+            Priority=index,
+            Filter=s3.ReplicationRuleFilter(Prefix=deployer.prefix),
+            DeleteMarkerReplication=s3.DeleteMarkerReplication(Status="Disabled"),
+            Destination=s3.ReplicationConfigurationRulesDestination(
+                Bucket=s3_arn(deployer.replicas[region])
+            ),
+        )
+        for index, region in enumerate(sorted(deployer.replicas))
+    ]
+    return s3.ReplicationConfiguration(Role=GetAtt(role, "Arn"), Rules=rules)
+
+
+def replication_role(ctx: RenderContext, deployer: Deployer) -> iam.Role:
+    """Exactly what S3 needs to replicate the uploads: read them here, replicate them there."""
+    source = deployer.bucket
+    replicas = [s3_arn(f"{b}/{deployer.prefix}*") for _, b in sorted(deployer.replicas.items())]
+    statements = [
+        Statement(
+            Sid="SourceBucket",
+            Effect=Allow,
+            Action=[awacs.s3.GetReplicationConfiguration, awacs.s3.ListBucket],
+            Resource=[s3_arn(source)],
+        ),
+        Statement(
+            Sid="SourceObjects",
+            Effect=Allow,
+            Action=[
+                awacs.s3.GetObjectVersionForReplication,
+                awacs.s3.GetObjectVersionAcl,
+                awacs.s3.GetObjectVersionTagging,
+            ],
+            Resource=[s3_arn(f"{source}/{deployer.prefix}*")],
+        ),
+        Statement(
+            Sid="ReplicaObjects",
+            Effect=Allow,
+            Action=[awacs.s3.ReplicateObject, awacs.s3.ReplicateDelete, awacs.s3.ReplicateTags],
+            Resource=replicas,
+        ),
+    ]
+    trust = PolicyDocument(
+        Version=POLICY_VERSION,
+        Statement=[
+            Statement(
+                Effect=Allow,
+                Action=[AssumeRole],
+                Principal=Principal("Service", ["s3.amazonaws.com"]),
+            )
+        ],
+    )
+    return iam.Role(
+        "DeployReplicationRole",
+        AssumeRolePolicyDocument=trust,
+        Policies=[
+            iam.Policy(
+                PolicyName="replicate-uploads",
+                PolicyDocument=PolicyDocument(Version=POLICY_VERSION, Statement=statements),
+            )
+        ],
+        Tags=ctx.tags(),
+    )
