@@ -8,6 +8,7 @@ capacity: changing it behind its back starts a tug of war), and for decreases th
 
 from __future__ import annotations
 
+import math
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -93,7 +94,7 @@ def decrease_budget_skip(throughput: dict[str, Any], now: datetime) -> Skip | No
         return Skip(
             "decrease-budget",
             f"{done} decreases today and the last was under an hour ago: "
-            f"the next is possible in {int(wait.total_seconds() // 60) + 1} min",
+            f"the next is possible in {math.ceil(wait.total_seconds() / 60)} min",
         )
     return None
 

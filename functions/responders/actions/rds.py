@@ -10,14 +10,13 @@ Aurora's cluster volume grows by itself. Storage never shrinks, so OK does nothi
 
 from __future__ import annotations
 
-import math
 from datetime import datetime
 from typing import Any
 
 from functions.responders.alarm import AlarmEvent
 from functions.responders.plan import ActionRefused, Clients, Skip, Step, wrong_resource
 
-MIN_STEP = 0.10  # RDS rejects an increase of less than 10 %
+MIN_STEP_PERCENT = 10  # RDS rejects an increase of less than 10 %
 REFUSALS = ("InvalidParameterCombination", "InvalidDBInstanceState", "StorageQuotaExceeded")
 
 
@@ -34,8 +33,8 @@ def plan(
     if skip:
         return skip
     current, ceiling = int(instance["AllocatedStorage"]), job["ceiling_gb"]
-    target = min(ceiling, math.ceil(current * (1 + job["step_percent"] / 100)))
-    if current >= ceiling or target < math.ceil(current * (1 + MIN_STEP)):
+    target = min(ceiling, current + _percent_of(current, job["step_percent"]))
+    if current >= ceiling or target < current + _percent_of(current, MIN_STEP_PERCENT):
         return Skip(
             "at-ceiling",
             f"{current} GiB: the ceiling {ceiling} GiB leaves no room for a 10% increase",
@@ -52,6 +51,11 @@ def plan(
             raise
 
     return Step(f"rds:db/{ident}", "allocated storage (GiB)", current, target, apply)
+
+
+def _percent_of(size: int, percent: int) -> int:
+    """`percent` % of `size` GiB, rounded up, in integers (110.00000000000001 is not 111)."""
+    return -(-size * percent // 100)
 
 
 def _unchangeable(instance: dict[str, Any]) -> Skip | None:
