@@ -25,6 +25,11 @@ COMMANDS = {
     "validate": "validate",
     "invoke": "invoke",
     "event": "event",
+    "push": "push",
+    "apply": "apply",
+    "plan": "plan",
+    "status": "status",
+    "destroy": "destroy",
 }
 
 

@@ -1,0 +1,176 @@
+"""`ops apply`: deploy the stack to one or more regions with a change set; events on stderr.
+
+Also holds the options and wiring `ops plan/status/destroy` share (AWS target, console, the
+deployer for a region): this module parses and wires, `ops.deploy` does the work.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import click
+
+from ops.aws import AwsTarget
+from ops.cli.context import OpsContext, config_option, endpoint_option, pass_ops
+from ops.config import Config
+from ops.deploy.events import Watcher
+from ops.deploy.execute import Clients, Deployer, StackRequest
+from ops.deploy.plan import UsageError, deploy_regions, load_parameters
+from ops.deploy.summary import Console, RegionResult, region_lines
+from ops.render import render
+
+F = TypeVar("F", bound=Callable[..., Any])
+DEFAULT_TIMEOUT = 3600  # seconds; CloudFormation's own operations rarely take longer here
+
+
+def target_options(func: F) -> F:
+    """--profile and --endpoint-url, as every AWS-facing command takes them."""
+    func = endpoint_option(func)
+    return click.option("--profile", help="AWS profile (default: the environment's).")(func)
+
+
+def timeout_option(func: F) -> F:
+    return click.option(
+        "--timeout",
+        type=click.IntRange(min=1),
+        default=DEFAULT_TIMEOUT,
+        show_default=True,
+        help="Seconds to watch before exiting with code 3 (CloudFormation keeps working).",
+    )(func)
+
+
+def yes_option(func: F) -> F:
+    return click.option("--yes", is_flag=True, help="Do not ask; required without a terminal.")(
+        func
+    )
+
+
+def resolve_regions(regions: tuple[str, ...], profile: str | None) -> list[str]:
+    if regions:
+        return list(regions)
+    default = AwsTarget(profile=profile).session().region_name
+    if not default:
+        raise UsageError("no region: pass --region R (or set AWS_REGION)")
+    return [default]
+
+
+def stderr_console() -> Console:
+    stream = click.get_text_stream("stderr")
+    return Console(stream, tty=stream.isatty())
+
+
+def confirmer(yes: bool, command: str) -> Callable[[str], bool]:
+    """--yes, or a question on a terminal; without either, refuse before any AWS call."""
+    if yes:
+        return lambda _question: True
+    if not sys.stdin.isatty():
+        raise UsageError(
+            f"ops {command} asks before changing anything, and there is no terminal to ask on: "
+            "pass --yes (review the changes first with ops plan)"
+        )
+    return lambda question: click.confirm(question, default=False, err=True)
+
+
+def deployer(
+    region: str,
+    profile: str | None,
+    endpoint_url: str | None,
+    timeout: int,
+    confirm: Callable[[str], bool] = lambda _q: True,
+) -> Deployer:
+    target = AwsTarget(region=region, profile=profile, endpoint_url=endpoint_url)
+    clients = Clients(
+        cfn=target.client("cloudformation"), s3=target.client("s3"), sts=target.client("sts")
+    )
+    console = stderr_console()
+    return Deployer(
+        clients, region, console, Watcher(console, timeout), confirm, endpoint_url=endpoint_url
+    )
+
+
+def stack_request(
+    config: Config, region: str, parameters: dict[str, str], **extra: Any
+) -> StackRequest:
+    stack = config.stack
+    protect = (
+        stack.production if stack.termination_protection is None else stack.termination_protection
+    )
+    return StackRequest(
+        stack=stack.name,
+        template=json.loads(render(config, "json", region=region)),
+        tags=dict(stack.tags),
+        artifact_bucket=stack.artifact_bucket,
+        termination_protection=protect,
+        parameters=parameters,
+        **extra,
+    )
+
+
+@click.command("apply")
+@config_option
+@click.option("--region", "regions", multiple=True, help="Region to deploy to (repeatable).")
+@target_options
+@yes_option
+@timeout_option
+@click.option(
+    "--parameters",
+    "parameters_file",
+    type=click.Path(dir_okay=False),
+    help="JSON or TOML file of template parameter values.",
+)
+@click.option(
+    "--continue-rollback",
+    is_flag=True,
+    help="Continue a rollback that failed (stack in UPDATE_ROLLBACK_FAILED) first.",
+)
+@click.option(
+    "--skip-resource",
+    "skip",
+    multiple=True,
+    metavar="LOGICAL_ID",
+    help="With --continue-rollback: resources to skip (repeatable).",
+)
+@pass_ops
+def command(
+    ops: OpsContext,
+    regions: tuple[str, ...],
+    profile: str | None,
+    endpoint_url: str | None,
+    yes: bool,
+    timeout: int,
+    parameters_file: str | None,
+    continue_rollback: bool,
+    skip: tuple[str, ...],
+) -> None:
+    """Deploy the stack: bootstrap, upload code, change set, execute, watch.
+
+    Exit codes: 0 done or no changes, 1 failed, 2 usage or config error, 3 timed out while
+    CloudFormation was still working.
+    """
+    if skip and not continue_rollback:
+        raise UsageError("--skip-resource only goes with --continue-rollback")
+    confirm = confirmer(yes, "apply")
+    config = ops.config()
+    parameters = load_parameters(parameters_file) if parameters_file else {}
+    ordered = deploy_regions(config, resolve_regions(regions, profile))
+    results: list[RegionResult] = []
+    for region in ordered:
+        request = stack_request(
+            config, region, parameters, continue_rollback=continue_rollback, skip_resources=skip
+        )
+        results.append(deployer(region, profile, endpoint_url, timeout, confirm).apply(request))
+        if results[-1].exit_code:
+            break  # stop at the first failed region: later ones may depend on it
+    finish(results, ordered)
+
+
+def finish(results: list[RegionResult], ordered: list[str]) -> None:
+    """The per-region summary, then exit with the first failure's code."""
+    skipped = ordered[len(results) :]
+    for line in region_lines(results, skipped):
+        click.echo(line, err=True)
+    code = next((r.exit_code for r in results if r.exit_code), 0)
+    click.get_current_context().exit(code)

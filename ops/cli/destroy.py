@@ -1,0 +1,44 @@
+"""`ops destroy`: delete the stack in a region, watch it go, say what could not be deleted."""
+
+from __future__ import annotations
+
+import click
+
+from ops.cli.apply import (
+    confirmer,
+    deployer,
+    finish,
+    resolve_regions,
+    target_options,
+    timeout_option,
+    yes_option,
+)
+from ops.cli.context import OpsContext, config_option, pass_ops
+
+
+@click.command("destroy")
+@config_option
+@click.option("--region", "regions", multiple=True, help="Region to delete from (repeatable).")
+@target_options
+@yes_option
+@timeout_option
+@pass_ops
+def command(
+    ops: OpsContext,
+    regions: tuple[str, ...],
+    profile: str | None,
+    endpoint_url: str | None,
+    yes: bool,
+    timeout: int,
+) -> None:
+    """Delete the stack (its functions, roles, queues...). The artifact bucket is kept."""
+    confirm = confirmer(yes, "destroy")
+    stack = ops.config().stack.name
+    # The reverse of apply's order: the stacks that depend on others go first.
+    ordered = list(reversed(resolve_regions(regions, profile)))
+    results = []
+    for region in ordered:
+        results.append(deployer(region, profile, endpoint_url, timeout, confirm).destroy(stack))
+        if results[-1].exit_code:
+            break
+    finish(results, ordered)

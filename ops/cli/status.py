@@ -1,0 +1,38 @@
+"""`ops status`: the deployed stack in a region - status, outputs, functions and aliases."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from ops.aws import AwsTarget
+from ops.cli.apply import resolve_regions, target_options
+from ops.cli.context import OpsContext, config_option, pass_ops
+from ops.deploy.status import report_lines, stack_report
+
+
+@click.command("status")
+@config_option
+@click.option("--region", "regions", multiple=True, help="Region to report on (repeatable).")
+@target_options
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per region on stdout.")
+@pass_ops
+def command(
+    ops: OpsContext,
+    regions: tuple[str, ...],
+    profile: str | None,
+    endpoint_url: str | None,
+    as_json: bool,
+) -> None:
+    """Report the stack: status, last operation, outputs, functions with their aliases."""
+    stack = ops.config().stack.name
+    for region in resolve_regions(regions, profile):
+        target = AwsTarget(region=region, profile=profile, endpoint_url=endpoint_url)
+        report = stack_report(
+            target.client("cloudformation"), target.client("lambda"), stack, region
+        )
+        if as_json:
+            click.echo(json.dumps(report.to_dict(), sort_keys=True, default=str))
+        else:
+            click.echo("\n".join(report_lines(report)))
