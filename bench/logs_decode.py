@@ -1,0 +1,149 @@
+"""Benchmark: a 10,000-event subscription payload of Lambda REPORT lines, processed end to end.
+
+Compares, in one run and on the same bytes:
+  * bare decode: what any subscriber pays first (base64 -> gzip -> JSON), the floor;
+  * ops: the `lambda-report-metrics` action end to end (decode, parse, aggregate, EMF lines);
+  * a naive parser: the common hand-written subscriber (one `re.search` per field per line).
+Prints the best of several rounds, the ratio to bare decode (target: at most 2x), events/s, and
+the handler module's import time in a fresh interpreter (`python -X importtime`).
+
+    python bench/logs_decode.py
+"""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import io
+import json
+import random
+import re
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from functions.logs.decode import decode, encode
+from functions.logs.handler import process
+from functions.runtime.budget import TimeBudget
+
+EVENTS = 10_000
+ROUNDS = 7
+GROUP = "/aws/lambda/acme-api"
+FIRST_ID = 37_945_028_512_118_224_733_412_612_345_097_436_720_417_183_301_746_688
+
+
+def report_line(rng: random.Random, cold: bool) -> str:
+    duration = rng.uniform(1, 3000)
+    line = (
+        f"REPORT RequestId: {uuid.UUID(int=rng.getrandbits(128))}\tDuration: {duration:.2f} ms\t"
+        f"Billed Duration: {int(duration) + 1} ms\tMemory Size: 512 MB\t"
+        f"Max Memory Used: {rng.randint(60, 512)} MB\t"
+    )
+    if cold:
+        line += f"Init Duration: {rng.uniform(100, 900):.2f} ms\t"
+    return line + "\n"
+
+
+def payload(count: int = EVENTS, seed: int = 7) -> str:
+    rng = random.Random(seed)
+    start = 1_700_000_000_000
+    events = [
+        {
+            "id": str(FIRST_ID + i * 7919),  # 56 digits, rising, as CloudWatch Logs ids are
+            "timestamp": start + i,
+            "message": report_line(rng, cold=i % 50 == 0),
+        }
+        for i in range(count)
+    ]
+    message = {
+        "messageType": "DATA_MESSAGE",
+        "owner": "123456789012",
+        "logGroup": GROUP,
+        "logStream": "2024/01/01/[$LATEST]abcdef",
+        "subscriptionFilters": ["acme-ops-logs-lambda-reports"],
+        "logEvents": events,
+    }
+    return encode(message)
+
+
+def bare_decode(data: str) -> int:
+    return len(json.loads(gzip.decompress(base64.b64decode(data)))["logEvents"])
+
+
+FIELDS = {
+    name: re.compile(rf"{label}: ([\d.]+)")
+    for name, label in [
+        ("duration", "Duration"),
+        ("billed", "Billed Duration"),
+        ("size", "Memory Size"),
+        ("used", "Max Memory Used"),
+        ("init", "Init Duration"),
+    ]
+}
+
+
+def naive(data: str) -> int:
+    """What a hand-written subscriber usually does: every line, every field, re.search."""
+    body = json.loads(gzip.decompress(base64.b64decode(data)))
+    values: dict[str, list[float]] = {k: [] for k in FIELDS}
+    for event in body["logEvents"]:
+        if "REPORT" in event["message"]:
+            for name, regex in FIELDS.items():
+                found = regex.search(event["message"])
+                if found:
+                    values[name].append(float(found.group(1)))
+    print(json.dumps(values), file=io.StringIO())
+    return len(values["duration"])
+
+
+def ops(data: str) -> int:
+    out = io.StringIO()
+    job = {"name": "bench", "action": "lambda-report-metrics", "namespace": "ops/Lambda"}
+    result = process(decode(data), job, budget=TimeBudget.seconds(60), out=out)
+    return int(result["reports"])
+
+
+def best(fn, data: str) -> tuple[float, int]:  # type: ignore[no-untyped-def]
+    times, value = [], 0
+    for _ in range(ROUNDS):
+        start = time.perf_counter()
+        value = fn(data)
+        times.append(time.perf_counter() - start)
+    return min(times), value
+
+
+def import_time() -> tuple[float, bool]:
+    """Cumulative import time of the handler module, and whether boto3 was imported."""
+    cmd = [sys.executable, "-X", "importtime", "-c", "import functions.logs.handler"]
+    root = Path(__file__).resolve().parent.parent
+    err = subprocess.run(cmd, capture_output=True, text=True, cwd=root, check=True).stderr
+    total = [ln for ln in err.splitlines() if ln.rstrip().endswith("functions.logs.handler")]
+    micros = int(total[-1].split("|")[1]) if total else 0
+    return micros / 1000, any(ln.rstrip().endswith(" boto3") for ln in err.splitlines())
+
+
+def main() -> None:
+    data = payload()
+    print(
+        f"payload: {EVENTS} REPORT events, {len(data) / 1e6:.2f} MB base64 "
+        f"({len(base64.b64decode(data)) / 1e6:.2f} MB gzip)"
+    )
+    floor, count = best(bare_decode, data)
+    rows = [("bare decode (b64+gzip+json)", floor, count)]
+    rows.append(("ops lambda-report-metrics", *best(ops, data)))
+    rows.append(("naive re.search per field", *best(naive, data)))
+    print(f"{'what':32} {'best ms':>9} {'x decode':>9} {'events/s':>12} {'reports':>8}")
+    for name, seconds, value in rows:
+        rate = EVENTS / seconds
+        print(f"{name:32} {seconds * 1000:9.1f} {seconds / floor:9.2f} {rate:12,.0f} {value:8}")
+    print("API calls: 0 for every row (EMF lines on stdout; no PutMetricData)")
+    millis, boto = import_time()
+    print(f"handler import (-X importtime, cumulative): {millis:.1f} ms; boto3 imported: {boto}")
+
+
+if __name__ == "__main__":
+    main()

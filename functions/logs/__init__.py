@@ -1,0 +1,1 @@
+"""Log processors: CloudWatch Logs subscription payloads turned into metrics and alerts."""

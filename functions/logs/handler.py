@@ -1,0 +1,149 @@
+"""Lambda entry point for every log processor: decode the subscription payload once, then act.
+
+The handler reads the processor from `$OPS_JOB`, rejects an event that is not a CloudWatch Logs
+subscription event before doing anything, and counts (never raises on) a payload or line that
+does not decode. A failing sink raises, so the asynchronous retry and the dead-letter queue keep
+the batch. Importing this module imports no boto3: clients are built on first use.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from datetime import UTC, datetime
+from typing import Any, TextIO
+
+from functions.logs import pattern_alert, report_metrics
+from functions.logs.decode import LogBatch, MalformedPayload, awslogs_data, decode
+from functions.runtime import log, metrics
+from functions.runtime.budget import TimeBudget
+from functions.runtime.settings import SettingsError
+from functions.runtime.settings import job as load_job
+
+RATE_TABLE_ENV = "OPS_RATE_TABLE"
+
+
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    job = load_job()
+    log.bind(
+        processor=job.get("name"),
+        action=job.get("action"),
+        request_id=getattr(context, "aws_request_id", None),
+    )
+    data = awslogs_data(event)  # not a subscription event: rejected, nothing done
+    try:
+        batch = decode(data)
+    except MalformedPayload as exc:
+        log.error("malformed payload", reason=str(exc), payload_start=data[:80])
+        _processor_metrics(job, {"MalformedPayloads": 1})
+        return {"status": "malformed", "reason": str(exc)}
+    if batch.is_control:
+        return {"status": "control-message", "log_group": batch.log_group}
+    return process(batch, job, budget=TimeBudget.from_context(context, 5.0))
+
+
+def process(
+    batch: LogBatch,
+    job: dict[str, Any],
+    *,
+    budget: TimeBudget,
+    out: TextIO | None = None,
+    clients: dict[str, Any] | None = None,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """Run the processor's action on a decoded batch; clients and clock may be injected."""
+    if not selected(batch.log_group, job):
+        return {"status": "not-selected", "log_group": batch.log_group}
+    action = job.get("action")
+    if action == "lambda-report-metrics":
+        return report_metrics_action(batch, job, out or sys.stdout)
+    if action == "pattern-alert":
+        return pattern_alert_action(batch, job, budget, clients or {}, now or datetime.now(UTC))
+    raise ValueError(f"unknown log processor action {action!r} in $OPS_JOB")
+
+
+def selected(log_group: str, job: dict[str, Any]) -> bool:
+    """Whether the processor wants this group. Only prefix processors list their groups: their
+    account-level policy delivers every log group of the account to the function."""
+    wanted = job.get("log_groups")
+    if not wanted:
+        return True
+    names = {g for g in wanted if not g.endswith("*")}
+    prefixes = tuple(g[:-1] for g in wanted if g.endswith("*"))
+    return log_group in names or log_group.startswith(prefixes)
+
+
+def report_metrics_action(batch: LogBatch, job: dict[str, Any], out: TextIO) -> dict[str, Any]:
+    report = report_metrics.parse_batch(batch)
+    stamp = report_metrics.batch_time(batch, int(time.time() * 1000))
+    namespace = str(job.get("namespace", "ops/Lambda"))
+    lines = report_metrics.write_metrics(report, namespace, stamp, out)
+    result = {"status": "done", "log_group": batch.log_group, "emf_lines": lines}
+    result.update(report.as_dict())
+    if report.malformed:
+        log.warning("malformed lines", count=report.malformed, samples=report.samples)
+    _processor_metrics(job, {"LogEvents": report.events, "MalformedLines": report.malformed}, out)
+    return result
+
+
+def pattern_alert_action(
+    batch: LogBatch,
+    job: dict[str, Any],
+    budget: TimeBudget,
+    clients: dict[str, Any],
+    now: datetime,
+) -> dict[str, Any]:
+    region = os.environ.get("AWS_REGION", "")
+    report = pattern_alert.alert_batch(
+        batch,
+        job,
+        sink=_sink(job, clients),
+        limiter=_limiter(job, clients),
+        now=now,
+        budget=budget,
+        region=region,
+    )
+    result = {"status": "done", "log_group": batch.log_group, **report.as_dict()}
+    log.info("pattern alert", **result)
+    counts = {"Matched": report.matched, "AlertsSent": int(report.sent)}
+    _processor_metrics(job, {**counts, "Suppressed": report.suppressed})
+    return result
+
+
+def _client(clients: dict[str, Any], service: str) -> Any:
+    """An injected client, else the container's cached one (boto3 is imported here, lazily)."""
+    if service not in clients:
+        from functions.runtime.aws import client
+
+        clients[service] = client(service)
+    return clients[service]
+
+
+def _sink(job: dict[str, Any], clients: dict[str, Any]) -> Any:
+    from functions.logs.sinks import SnsSink, WebhookSink
+
+    if job.get("topic"):
+        return SnsSink(_client(clients, "sns"), str(job["topic"]))
+    return WebhookSink(_client(clients, "secretsmanager"), str(job["webhook_secret"]))
+
+
+def _limiter(job: dict[str, Any], clients: dict[str, Any]) -> Any:
+    from functions.logs.limiter import WindowLimiter
+
+    table = os.environ.get(RATE_TABLE_ENV)
+    if not table:
+        raise SettingsError(f"${RATE_TABLE_ENV} is not set: deploy with `ops apply`")
+    return WindowLimiter(
+        _client(clients, "dynamodb"),
+        table,
+        str(job["name"]),
+        int(job.get("rate_limit", 300)),
+        int(job.get("max_messages", 1)),
+    )
+
+
+def _processor_metrics(
+    job: dict[str, Any], values: dict[str, float], out: TextIO | None = None
+) -> None:
+    metrics.emit(values, {"Processor": str(job.get("name"))}, stream=out)

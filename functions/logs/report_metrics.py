@@ -1,0 +1,287 @@
+"""Lambda REPORT lines -> per-function duration, memory and cold-start metrics, as EMF lines.
+
+Three shapes are read: the text `REPORT RequestId: …` line (tab separated, with optional
+`Init Duration`, `Status` and `Error Type` fields), the JSON `platform.report` record of functions
+that log in JSON, and the text `Task timed out after …` line. Everything else is skipped by a
+first-character test, so the cost per ordinary line is a few comparisons; JSON is parsed only for
+lines that start with `{` and mention `platform.report`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any, TextIO
+
+from functions.logs.decode import LogBatch
+from functions.runtime.metrics import MAX_VALUES, emf_lines
+
+# Numbers are kept as the text the line carries (always valid JSON numbers here) and written into
+# the EMF lines as they are: converting 40,000 of them to floats and back would cost more than
+# decoding the payload.
+_NUMBER = r"(\d++(?:\.\d++)?+)"  # possessive: no backtracking on the hot path
+_GAP = r"[\t ]+"  # Lambda separates fields with tabs; copies of the line often have spaces
+_REPORT_BODY = (
+    rf"REPORT RequestId: [^\t\x00 ]++{_GAP}Duration: {_NUMBER} ms{_GAP}"
+    rf"Billed Duration: {_NUMBER} ms{_GAP}Memory Size: {_NUMBER} MB{_GAP}"
+    rf"Max Memory Used: {_NUMBER} MB(?:{_GAP}Init Duration: {_NUMBER} ms)?"
+)
+_REPORT = re.compile(_REPORT_BODY)
+_REQUEST_ID = re.compile(r"REPORT RequestId: ([^\t\x00 ]+)")
+SEP = "\x00"  # joins a batch's messages for one `findall` when no message contains it
+_REPORTS_IN_TEXT = re.compile(SEP + _REPORT_BODY)
+_STATUS = re.compile(r"\bStatus: (\w+)(?:\s+Error Type: (\S+))?")
+_TIMED_OUT = re.compile(r"(\S+) Task timed out after ([\d.]+) seconds")
+OUT_OF_MEMORY = "Runtime.OutOfMemory"
+LAMBDA_PREFIX = "/aws/lambda/"
+UNITS = {
+    "Duration": "Milliseconds",
+    "BilledDuration": "Milliseconds",
+    "InitDuration": "Milliseconds",
+    "MaxMemoryUsed": "Megabytes",
+    "MemoryUtilization": "Percent",
+}
+SAMPLE = 5  # malformed lines quoted in the report
+# duration, billed, size, used, init ("" or None when absent)
+Row = tuple[str, str, str, str, "str | None"]
+
+
+@dataclass
+class FunctionStats:
+    """What one function's REPORT lines in a batch add up to."""
+
+    rows: list[Row] = field(default_factory=list)
+    timed_out: set[str] = field(default_factory=set)  # request ids: REPORT and "Task timed out"
+    out_of_memory: int = 0
+    errors: int = 0
+
+    def end(self, request_id: str, status: str | None, error_type: str | None) -> None:
+        """The invocation's end state, from `Status`/`Error Type` (absent on older runtimes)."""
+        if status == "timeout":
+            self.timed_out.add(request_id)
+        elif status == "error":
+            self.errors += 1
+        if error_type == OUT_OF_MEMORY:
+            self.out_of_memory += 1
+
+    def series(self) -> dict[str, Sequence[str]]:
+        """Per-invocation values, as JSON number text, by metric name."""
+        if not self.rows:
+            return {}
+        durations, billed, sizes, used, init = zip(*self.rows, strict=True)
+        return {
+            "Duration": durations,
+            "BilledDuration": billed,
+            "MaxMemoryUsed": used,
+            "MemoryUtilization": _utilisation(used, sizes),
+            "InitDuration": [v for v in init if v],  # findall gives "" where None is meant
+        }
+
+    def counts(self) -> dict[str, float]:
+        return {
+            "Invocations": len(self.rows),
+            "ColdStarts": sum(1 for row in self.rows if row[4]),
+            "Timeouts": len(self.timed_out),
+            "OutOfMemory": self.out_of_memory,
+            "Errors": self.errors,
+        }
+
+
+def _utilisation(used: Sequence[str], sizes: Sequence[str]) -> list[str]:
+    """Max memory used / memory size, in %; few distinct values, so each is computed once."""
+    if len(set(sizes)) == 1:  # the usual case: one memory size per function and batch
+        size = sizes[0]
+        by_used = {u: _percent(u, size) for u in set(used)}
+        return [by_used[u] for u in used]
+    pairs = list(zip(used, sizes, strict=True))
+    table = {pair: _percent(*pair) for pair in set(pairs)}
+    return [table[pair] for pair in pairs]
+
+
+def _percent(used: str, size: str) -> str:
+    total = float(size)
+    return repr(round(100.0 * float(used) / total, 2) if total else 0.0)
+
+
+@dataclass
+class BatchReport:
+    """What a batch held: counted, never raised, so one bad line cannot drop the others."""
+
+    events: int = 0
+    reports: int = 0
+    timeouts: int = 0
+    malformed: int = 0
+    samples: list[str] = field(default_factory=list)
+    functions: dict[str, FunctionStats] = field(default_factory=dict)
+
+    def bad(self, event_id: Any, why: str) -> None:
+        self.malformed += 1
+        if len(self.samples) < SAMPLE:
+            self.samples.append(f"{event_id}: {why}"[:300])
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "events": self.events,
+            "reports": self.reports,
+            "timeouts": self.timeouts,
+            "malformed": self.malformed,
+            "malformed_samples": self.samples,
+            "functions": sorted(self.functions),
+        }
+
+
+def function_name(log_group: str) -> str:
+    """`/aws/lambda/NAME` -> NAME; a custom log group (LoggingConfig) stands for itself."""
+    return log_group[len(LAMBDA_PREFIX) :] if log_group.startswith(LAMBDA_PREFIX) else log_group
+
+
+def parse_batch(batch: LogBatch) -> BatchReport:
+    """Every event of the batch, into the stats of the batch's function."""
+    report = BatchReport(events=len(batch.events))
+    stats = report.functions.setdefault(function_name(batch.log_group), FunctionStats())
+    if not _fast_scan(batch.events, stats, report):
+        _scan(batch.events, stats, report)
+    report.reports = len(stats.rows)
+    if not stats.rows and not stats.timed_out:
+        del report.functions[function_name(batch.log_group)]
+    return report
+
+
+def _fast_scan(events: list[Any], stats: FunctionStats, report: BatchReport) -> bool:
+    """All REPORT lines with one `findall` over the joined messages; False where it cannot be
+    exact (an event without a string message, a message holding SEP, a REPORT line that does not
+    parse), and then nothing was recorded."""
+    try:
+        messages = [event["message"] for event in events]
+        text = SEP + SEP.join(messages)
+    except (TypeError, KeyError):
+        return False
+    if text.count(SEP) != len(messages):
+        return False
+    rows = _REPORTS_IN_TEXT.findall(text)
+    if len(rows) != text.count(SEP + "REPORT "):
+        return False
+    stats.rows.extend(rows)
+    if "Status: " in text:
+        for message in messages:
+            found = _REPORT.match(message) if "Status: " in message else None
+            if found:
+                _status(message, found, stats)
+    if '"platform.report"' in text or "Task timed out after" in text:
+        _scan([e for e in events if not e["message"].startswith("REPORT ")], stats, report)
+    return True
+
+
+def _scan(events: list[Any], stats: FunctionStats, report: BatchReport) -> None:
+    """Event by event, each checked: the path for batches the fast scan cannot take."""
+    match, add = _REPORT.match, stats.rows.append
+    for event in events:
+        message = event.get("message") if isinstance(event, dict) else None
+        if not isinstance(message, str):
+            report.bad(event.get("id") if isinstance(event, dict) else None, "no message")
+        elif message.startswith("REPORT "):
+            found = match(message)
+            if found is None:
+                report.bad(event.get("id"), "REPORT line in an unknown format")
+                continue
+            add(found.groups())  # type: ignore[arg-type]
+            if "Status: " in message:  # newer runtimes say how the invocation ended
+                _status(message, found, stats)
+        elif message.startswith("{"):
+            if '"platform.report"' in message:
+                _json_report(message, event, stats, report)
+        elif "Task timed out after" in message:
+            _timed_out(message, event, stats, report)
+
+
+def _status(message: str, found: re.Match[str], stats: FunctionStats) -> None:
+    ended = _STATUS.search(message, found.end())
+    if ended:
+        request = _REQUEST_ID.match(message)
+        stats.end(request.group(1) if request else message, ended.group(1), ended.group(2))
+
+
+def _json_report(message: str, event: Any, stats: FunctionStats, report: BatchReport) -> None:
+    try:
+        record = json.loads(message)
+        if record.get("type") != "platform.report":
+            return  # an application line that only mentions the words
+        body = record["record"]
+        numbers = body["metrics"]
+        init = numbers.get("initDurationMs")
+        request_id = str(body.get("requestId", event.get("id")))
+        row = (
+            *(_json_number(numbers[k]) for k in _JSON_METRICS),
+            None if init is None else _json_number(init),
+        )
+    except (ValueError, TypeError, KeyError, AttributeError) as exc:
+        report.bad(event.get("id"), f"platform.report record unreadable: {exc!r}")
+        return
+    stats.rows.append(row)  # type: ignore[arg-type]
+    stats.end(request_id, body.get("status"), body.get("errorType"))
+
+
+_JSON_METRICS = ("durationMs", "billedDurationMs", "memorySizeMB", "maxMemoryUsedMB")
+
+
+def _json_number(value: Any) -> str:
+    number = float(value)  # ValueError/TypeError on anything that is not a number
+    if number != number or number in (float("inf"), float("-inf")):
+        raise ValueError(f"not a finite number: {value!r}")
+    return repr(int(number)) if number.is_integer() else repr(number)
+
+
+def _timed_out(message: str, event: Any, stats: FunctionStats, report: BatchReport) -> None:
+    match = _TIMED_OUT.search(message)
+    # Without a request id, the line's event id keeps two such lines apart.
+    stats.timed_out.add(match.group(1) if match else f"event:{event.get('id')}")
+    report.timeouts += 1
+
+
+def write_metrics(report: BatchReport, namespace: str, timestamp_ms: int, out: TextIO) -> int:
+    """The batch's metrics as EMF lines on `out`, per function; returns the number of lines."""
+    lines = 0
+    for name, stats in sorted(report.functions.items()):
+        for line in emf_text_lines(
+            stats.series(), stats.counts(), {"FunctionName": name}, namespace, timestamp_ms
+        ):
+            out.write(line)
+            lines += 1
+    return lines
+
+
+def emf_text_lines(
+    series: dict[str, Sequence[str]],
+    counts: dict[str, float],
+    dimensions: dict[str, str],
+    namespace: str,
+    timestamp_ms: int,
+) -> Iterator[str]:
+    """EMF lines of at most MAX_VALUES values per metric; counts go in the first line only.
+
+    `emf_lines` builds each line's directive and root keys; the value arrays, already JSON number
+    text, are then spliced in as they are.
+    """
+    rounds = max((len(v) for v in series.values()), default=0)
+    for offset in range(0, max(rounds, 1), MAX_VALUES):
+        chunk = {k: v[offset : offset + MAX_VALUES] for k, v in series.items()}
+        chunk = {k: v for k, v in chunk.items() if v}
+        first = counts if offset == 0 else {}
+        placeholders = {**dict.fromkeys(chunk, 0.0), **first}
+        for doc in emf_lines(
+            placeholders, dimensions, unit=UNITS, namespace=namespace, timestamp_ms=timestamp_ms
+        ):
+            for key in chunk:
+                del doc[key]
+            text = json.dumps(doc, separators=(",", ":"))
+            arrays = "".join(f',"{k}":[{",".join(v)}]' for k, v in chunk.items())
+            yield text[:-1] + arrays + "}\n"
+
+
+def batch_time(batch: LogBatch, default_ms: int) -> int:
+    """When the batch's lines were written: EMF metrics land at that time, not at ours."""
+    stamps = [e["timestamp"] for e in batch.events if isinstance(e, dict) and "timestamp" in e]
+    latest = max((s for s in stamps if isinstance(s, int)), default=default_ms)
+    return int(latest)
