@@ -17,6 +17,7 @@ from typing import Any
 
 from ops.errors import ConfigError, Problem
 from ops.models.common import StackConfig
+from ops.models.log_processor import LOG_PROCESSOR_ACTIONS, LogProcessor, check_log_processors
 from ops.models.purge import PURGE_TARGETS, PurgeJob
 from ops.models.responder import RESPONDER_ACTIONS, Responder
 from ops.models.responder import cross_check as check_responders
@@ -44,6 +45,13 @@ class Section:
 SECTIONS: tuple[Section, ...] = (
     Section(key="purge", family="purge", variants=PURGE_TARGETS, discriminator="target"),
     Section(
+        key="log_processor",
+        family="logs",
+        variants=LOG_PROCESSOR_ACTIONS,
+        discriminator="action",
+        cross_check=check_log_processors,
+    ),
+    Section(
         key="responder",
         family="responder",
         variants=RESPONDER_ACTIONS,
@@ -64,6 +72,10 @@ class Config:
     @property
     def purge(self) -> tuple[PurgeJob, ...]:
         return self.sections.get("purge", ())
+
+    @property
+    def log_processor(self) -> tuple[LogProcessor, ...]:
+        return self.sections.get("log_processor", ())
 
     @property
     def responder(self) -> tuple[Responder, ...]:

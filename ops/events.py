@@ -13,7 +13,7 @@ from typing import Any
 from ops.config import Config, Section
 from ops.invoke import LOCAL_ACCOUNT
 from ops.naming import logical_id
-from templates import responders
+from templates import log_processors, responders
 
 Sample = Callable[[Config, Section, Any, str], dict[str, Any]]
 
@@ -37,6 +37,7 @@ def scheduled_event(config: Config, section: Section, item: Any, region: str) ->
 SAMPLES: dict[str, Sample] = {
     "purge": scheduled_event,
     "responder": responders.sample_event,  # SNS-wrapped alarm (EventBridge for `alarms`)
+    "log_processor": log_processors.sample_event,  # awslogs.data: base64(gzip(JSON))
 }
 
 
