@@ -29,7 +29,9 @@ class PurgeReport:
     status: Status = "finished"
     reason: str = ""  # why the run did not finish
     cursor: str | None = None  # where a stopped run would resume
-    api_calls: Counter[str] = field(default_factory=Counter)  # operation -> count
+    api_calls: Counter[str] = field(default_factory=Counter)  # operation -> HTTP requests
+    retries: Counter[str] = field(default_factory=Counter)  # transient error code -> count
+    continuation: dict[str, Any] | None = None  # the hand-off to a fresh invocation, if any
 
     def keep(self, reason: str, count: int = 1) -> None:
         self.kept[reason] += count
@@ -67,6 +69,8 @@ class PurgeReport:
             "candidates": self.candidates,
             "cursor": self.cursor,
             "api_calls": dict(sorted(self.api_calls.items())),
+            "retries": dict(sorted(self.retries.items())),
+            "continuation": self.continuation,
         }
 
     def metrics(self) -> dict[str, float]:
@@ -79,6 +83,8 @@ class PurgeReport:
             "Failed": self.failed_count,
             "Capped": 1 if self.status == "capped" else 0,
             "StoppedEarly": 1 if self.status == "stopped-early" else 0,
+            "Retries": sum(self.retries.values()),
+            "HandedOn": 1 if self.continuation and "error" not in self.continuation else 0,
         }
 
 
@@ -102,6 +108,17 @@ class DeleteGuard:
         if self.max_percent is not None:
             limit = min(limit, int(examined * self.max_percent / 100) - deleted)
         return max(limit, 0)
+
+    def binding(self, wanted: int, deleted: int, examined: int) -> str:
+        """Which cap holds `allow(...)` below `wanted`, said the way the config says it."""
+        parts = []
+        if self.max_deletes is not None and self.max_deletes - deleted < wanted:
+            parts.append(f"max_deletes={self.max_deletes}")
+        if self.max_percent is not None:
+            room = int(examined * self.max_percent / 100) - deleted
+            if room < wanted:
+                parts.append(f"max_delete_percent={self.max_percent:g} of {examined} examined")
+        return " and ".join(parts) or "no cap"
 
     def describe(self) -> str:
         parts = []
