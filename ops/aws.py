@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 
@@ -15,9 +16,7 @@ class AwsTarget:
     endpoint_url: str | None = None
 
     def session(self) -> Any:
-        import boto3
-
-        return boto3.Session(profile_name=self.profile, region_name=self.region)
+        return _session(self.profile, self.region)
 
     def client(self, service: str, **config: Any) -> Any:
         from botocore.config import Config
@@ -28,3 +27,13 @@ class AwsTarget:
             endpoint_url=self.endpoint_url,
             config=Config(retries=retries, **config),
         )
+
+
+@cache
+def _session(profile: str | None, region: str | None) -> Any:
+    """One boto3 session per (profile, region): building one reads the whole botocore data
+    path again, so several clients of one command share it (sessions are not thread-safe;
+    the CLI is single-threaded)."""
+    import boto3
+
+    return boto3.Session(profile_name=profile, region_name=region)

@@ -82,9 +82,7 @@ def deployer(
     confirm: Callable[[str], bool] = lambda _q: True,
 ) -> Deployer:
     target = AwsTarget(region=region, profile=profile, endpoint_url=endpoint_url)
-    clients = Clients(
-        cfn=target.client("cloudformation"), s3=target.client("s3"), sts=target.client("sts")
-    )
+    clients = Clients(target.client("cloudformation"), factory=target.client)
     console = stderr_console()
     return Deployer(
         clients, region, console, Watcher(console, timeout), confirm, endpoint_url=endpoint_url

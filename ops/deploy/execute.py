@@ -42,13 +42,27 @@ CHANGE_SET_PENDING = ("CREATE_PENDING", "CREATE_IN_PROGRESS")
 MAX_SETTLE_ROUNDS = 3  # wait / recreate / continue-rollback, then the stack must be usable
 
 
-@dataclass(frozen=True)
+@dataclass
 class Clients:
-    """The region's clients, built by the CLI's `AwsTarget` (or stubbed in tests)."""
+    """The region's clients, given (tests) or made on first use by `factory` (the CLI's
+    `AwsTarget.client`): an apply with no changes never needs S3 or STS, so never builds them."""
 
     cfn: Any
-    s3: Any = None
-    sts: Any = None
+    _s3: Any = None
+    _sts: Any = None
+    factory: Callable[[str], Any] | None = None
+
+    @property
+    def s3(self) -> Any:
+        if self._s3 is None and self.factory:
+            self._s3 = self.factory("s3")
+        return self._s3
+
+    @property
+    def sts(self) -> Any:
+        if self._sts is None and self.factory:
+            self._sts = self.factory("sts")
+        return self._sts
 
 
 @dataclass(frozen=True)
