@@ -256,7 +256,7 @@ def _bucket_policy(
             # A Deny of every action narrows; it grants nothing.
             Action=[awacs.s3.Action("*")],
             Resource=[s3_arn(bucket), s3_arn(f"{bucket}/*")],
-            Condition=Condition(Bool("aws:SecureTransport", False)),
+            Condition=Condition(Bool("aws:SecureTransport", "false")),
         ),
         Statement(
             Sid="UploadsOnlyByWriters",

@@ -149,7 +149,7 @@ def test_upload_updates_code_publishes_and_moves_the_alias(primary: Region) -> N
     record = AliasRecord.parse(alias["Description"])
     assert record is not None and record.previous == "1" and record.version == "2"
     assert record.code_sha256 == code_sha256(new) == primary.running_sha("api")
-    assert "deployed api (dev): version 1 -> 2" == outcome.line()
+    assert outcome.line() == "deployed api (dev): version 1 -> 2"
 
 
 def test_the_report_lands_where_ops_push_looks(primary: Region) -> None:
