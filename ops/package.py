@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import io
 import zipfile
+from collections.abc import Iterable, Set
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -40,15 +41,35 @@ class Bundle:
         return f"functions/{self.name}/{self.content_hash}.zip"
 
     def zip_bytes(self) -> bytes:
-        out = io.BytesIO()
-        with zipfile.ZipFile(out, "w") as archive:
-            for path, data in self.files:
-                info = zipfile.ZipInfo(path, FIXED_TIME)
-                info.external_attr = 0o100644 << 16
-                info.create_system = 3
-                info.compress_type = zipfile.ZIP_DEFLATED
-                archive.writestr(info, data, compresslevel=9)
-        return out.getvalue()
+        return zip_entries(self.files)
+
+
+def zip_entries(files: Iterable[tuple[str, bytes]], executable: Set[str] = frozenset()) -> bytes:
+    """Deterministic zip bytes: entries as given (sorted by the caller), fixed time and modes."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as archive:
+        for path, data in files:
+            info = zipfile.ZipInfo(path, FIXED_TIME)
+            info.external_attr = (0o100755 if path in executable else 0o100644) << 16
+            info.create_system = 3
+            info.compress_type = zipfile.ZIP_DEFLATED
+            archive.writestr(info, data, compresslevel=9)
+    return out.getvalue()
+
+
+def zip_directory(folder: Path) -> bytes:
+    """Any directory (`ops push --dir`), as deterministically as a bundle: every file under it
+    except caches and VCS folders, sorted; files executable by their owner stay executable
+    (a custom runtime's `bootstrap` needs it)."""
+    skip = {"__pycache__", ".git", ".hg", ".svn", ".mypy_cache", ".pytest_cache", ".ruff_cache"}
+    paths = {
+        p.relative_to(folder).as_posix(): p
+        for p in folder.rglob("*")
+        if p.is_file() and not skip & set(p.relative_to(folder).parts) and p.suffix != ".pyc"
+    }
+    files = [(name, paths[name].read_bytes()) for name in sorted(paths)]
+    executable = {name for name, p in paths.items() if p.stat().st_mode & 0o100}
+    return zip_entries(files, executable)
 
 
 def bundle_names(root: Path = SOURCE_ROOT) -> list[str]:
