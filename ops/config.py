@@ -17,6 +17,7 @@ from typing import Any
 
 from ops.errors import ConfigError, Problem
 from ops.models.common import StackConfig
+from ops.models.deployer import Deployer, check_deployer
 from ops.models.log_processor import LOG_PROCESSOR_ACTIONS, LogProcessor, check_log_processors
 from ops.models.purge import PURGE_TARGETS, PurgeJob
 from ops.models.responder import RESPONDER_ACTIONS, Responder
@@ -45,6 +46,13 @@ class Section:
 SECTIONS: tuple[Section, ...] = (
     Section(key="purge", family="purge", variants=PURGE_TARGETS, discriminator="target"),
     Section(
+        key="responder",
+        family="responder",
+        variants=RESPONDER_ACTIONS,
+        discriminator="action",
+        cross_check=check_responders,
+    ),
+    Section(
         key="log_processor",
         family="logs",
         variants=LOG_PROCESSOR_ACTIONS,
@@ -52,11 +60,7 @@ SECTIONS: tuple[Section, ...] = (
         cross_check=check_log_processors,
     ),
     Section(
-        key="responder",
-        family="responder",
-        variants=RESPONDER_ACTIONS,
-        discriminator="action",
-        cross_check=check_responders,
+        key="deployer", family="deployer", model=Deployer, many=False, cross_check=check_deployer
     ),
 )
 
@@ -80,6 +84,11 @@ class Config:
     @property
     def responder(self) -> tuple[Responder, ...]:
         return self.sections.get("responder", ())
+
+    @property
+    def deployer(self) -> Deployer | None:
+        found = self.sections.get("deployer", ())
+        return found[0] if found else None
 
     def items(self) -> list[tuple[Section, Any]]:
         """Every function-backed item of the config, with its section, in file order."""

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from ops import push
 from ops.config import Config, Section
 from ops.invoke import LOCAL_ACCOUNT
 from ops.naming import logical_id
@@ -37,6 +38,7 @@ def scheduled_event(config: Config, section: Section, item: Any, region: str) ->
 SAMPLES: dict[str, Sample] = {
     "purge": scheduled_event,
     "responder": responders.sample_event,  # SNS-wrapped alarm (EventBridge for `alarms`)
+    "deployer": push.sample_event,  # S3 ObjectCreated:Put of deploy/<stage>/<function>.zip
     "log_processor": log_processors.sample_event,  # awslogs.data: base64(gzip(JSON))
 }
 
