@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import awacs.awslambda
 import awacs.s3
 from awacs.aws import Allow, Condition, Statement, StringLike
 
 from ops.models.purge import PurgeJob, S3Purge
+from ops.naming import function_name
 from ops.schedule import rate_seconds
 from templates.common import (
     FunctionResources,
@@ -15,6 +17,7 @@ from templates.common import (
     RenderContext,
     add_function,
     add_schedule,
+    arn,
     job_settings,
     s3_arn,
 )
@@ -34,7 +37,7 @@ def add_purge_job(ctx: RenderContext, job: PurgeJob) -> FunctionResources:
             settings=job,
             handler=HANDLER,
             bundle=BUNDLE,
-            statements=POLICIES[job.target](job),
+            statements=[*POLICIES[job.target](job), *continuation_statements(ctx, job)],
             job=job_settings(job),
             description=f"ops purge {job.name}: {job.target} older than {job.older_than}",
             reserved_concurrency=1,  # scheduled runs never overlap
@@ -50,6 +53,25 @@ def max_event_age(schedule: str) -> int:
     """A queued run older than its own interval is dropped: the next one is already due."""
     interval = rate_seconds(schedule) or 3600
     return max(60, min(interval, 21600))
+
+
+def continuation_statements(ctx: RenderContext, job: PurgeJob) -> list[Statement]:
+    """`on_timeout = "continue"`: the function may invoke itself (unqualified), nothing else.
+
+    The ARN is built from the derived name, not `GetAtt` of the function: the role is created
+    before the function, so a reference back to it would be a circular dependency.
+    """
+    if job.on_timeout != "continue":
+        return []
+    name = function_name(ctx.config.stack.name, "purge", job.name)
+    return [
+        Statement(
+            Sid="HandOnToItself",
+            Effect=Allow,
+            Action=[awacs.awslambda.InvokeFunction],
+            Resource=[arn("lambda", f"function:{name}")],
+        )
+    ]
 
 
 def s3_statements(job: PurgeJob) -> list[Statement]:
