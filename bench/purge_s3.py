@@ -1,0 +1,125 @@
+"""Purge 20,000 objects on a moto server: `ops invoke` (this purge) against
+`aws s3 rm --recursive`, same endpoint, identical buckets, in one run.
+
+    python bench/purge_s3.py [--objects 20000]
+
+Prints wall time, objects/s and the S3 requests each made (counted by the server).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import timedelta
+from pathlib import Path
+
+import boto3
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _moto import CountingMoto, seed, table
+
+ROOT = Path(__file__).resolve().parent.parent
+CONFIG = """
+[stack]
+name = "bench"
+[[purge]]
+name = "bench"
+target = "s3"
+schedule = "rate(1 hour)"
+bucket = "bench-ops"
+prefix = "tmp/"
+older_than = "1h"
+"""
+
+
+def timed(cmd: list[str], cwd: Path) -> float:
+    start = time.perf_counter()
+    done = subprocess.run(cmd, cwd=cwd, capture_output=True, env=os.environ.copy())
+    elapsed = time.perf_counter() - start
+    if done.returncode:
+        sys.exit(f"{cmd[0]} failed ({done.returncode}): {done.stderr.decode()[-2000:]}")
+    return elapsed
+
+
+def left(s3: object, bucket: str) -> int:
+    pages = s3.get_paginator("list_objects_v2").paginate(Bucket=bucket)  # type: ignore[attr-defined]
+    return sum(page.get("KeyCount", 0) for page in pages)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--objects", type=int, default=20_000)
+    args = parser.parse_args()
+    if not shutil.which("aws"):
+        sys.exit("the AWS CLI is needed: pip install awscli")
+    with CountingMoto() as moto, tempfile.TemporaryDirectory() as tmp:
+        s3 = boto3.client("s3", endpoint_url=moto.url, region_name="us-east-1")
+        keys = [f"tmp/{i // 1000:03d}/{i:06d}.jpg" for i in range(args.objects)]
+        for bucket in ("bench-ops", "bench-cli"):
+            s3.create_bucket(Bucket=bucket)
+            seed(bucket, keys, timedelta(hours=2))
+        config = Path(tmp) / "ops.toml"
+        config.write_text(CONFIG)
+        moto.take()
+        ops_cmd = [
+            sys.executable,
+            "-m",
+            "ops.cli",
+            "invoke",
+            "bench",
+            "--config",
+            str(config),
+            "--endpoint-url",
+            moto.url,
+            "--region",
+            "us-east-1",
+        ]
+        ops_time = timed(ops_cmd, ROOT)
+        ops_calls = moto.take()
+        cli_cmd = [
+            "aws",
+            "s3",
+            "rm",
+            "s3://bench-cli/tmp/",
+            "--recursive",
+            "--only-show-errors",
+            "--endpoint-url",
+            moto.url,
+        ]
+        cli_time = timed(cli_cmd, ROOT)
+        cli_calls = moto.take()
+        assert left(s3, "bench-ops") == 0 and left(s3, "bench-cli") == 0, "objects left behind"
+    report(
+        args.objects,
+        ("ops invoke (purge)", ops_time, ops_calls),
+        ("aws s3 rm --recursive", cli_time, cli_calls),
+    )
+
+
+def report(n: int, *runs: tuple[str, float, dict[str, int]]) -> None:
+    rows = [["tool", "wall s", "objects/s", "requests", "per 1,000 objects", "by operation"]]
+    for name, seconds, calls in runs:
+        total = sum(calls.values())
+        ops = ", ".join(f"{op} {c}" for op, c in sorted(calls.items()))
+        rows.append(
+            [
+                name,
+                f"{seconds:.2f}",
+                f"{n / seconds:,.0f}",
+                f"{total:,}",
+                f"{total * 1000 / n:.2f}",
+                ops,
+            ]
+        )
+    print(f"Purging {n:,} objects on a moto server at 127.0.0.1 (whole-process wall time)\n")
+    print(table(rows))
+    print(f"\nops is {runs[1][1] / runs[0][1]:.1f}x faster than the AWS CLI")
+
+
+if __name__ == "__main__":
+    main()
