@@ -20,12 +20,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import boto3  # noqa: E402
-from moto.server import ThreadedMotoServer  # noqa: E402
+import boto3
+from moto.server import ThreadedMotoServer
 
-from functions.responders.alarm import parse_event  # noqa: E402
-from functions.responders.markers import MarkerStore  # noqa: E402
-from functions.responders.respond import Deps, respond  # noqa: E402
+from functions.responders.alarm import parse_event
+from functions.responders.markers import MarkerStore
+from functions.responders.respond import Deps, respond
 
 REGION, N, CEILING = "eu-west-1", 5, 1000
 ALARM = "acme-ops-responder-users-read-capacity"
@@ -75,8 +75,8 @@ def deliveries(table: str) -> list[dict[str, object]]:
     out = []
     for i in range(N):
         message = json.loads(base["Records"][0]["Sns"]["Message"])
-        message["StateChangeTime"] = (datetime(2024, 5, 20, 10, tzinfo=UTC) + timedelta(hours=i)).strftime(
-            "%Y-%m-%dT%H:%M:%S.000+0000")  # fmt: skip
+        changed = datetime(2024, 5, 20, 10, tzinfo=UTC) + timedelta(hours=i)
+        message["StateChangeTime"] = changed.strftime("%Y-%m-%dT%H:%M:%S.000+0000")
         message["Trigger"]["Dimensions"] = [{"name": "TableName", "value": table}]
         record = json.loads(json.dumps(base["Records"][0]))
         record["Sns"]["Message"] = json.dumps(message)
