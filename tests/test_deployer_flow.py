@@ -35,7 +35,9 @@ def code(text: str) -> bytes:
     """A small function zip whose handler returns `text`."""
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w") as archive:
-        archive.writestr("app.py", f"def handler(event, context):\n    return {text!r}\n")
+        # A fixed timestamp: the same text must give the same bytes (and CodeSha256).
+        info = zipfile.ZipInfo("app.py", (2024, 1, 1, 0, 0, 0))
+        archive.writestr(info, f"def handler(event, context):\n    return {text!r}\n")
     return out.getvalue()
 
 
