@@ -1,0 +1,142 @@
+"""Plan, then delete: what the Lambda-version, EBS-snapshot and log-stream purges share.
+
+Each of those targets lists what it may delete and decides per item (kept with a reason, or a
+candidate) before it deletes anything, so the caps see the whole examined set: `cap` trims the
+candidates to what `max_deletes`/`max_delete_percent` allow and marks the run "capped";
+`delete_each` deletes (or, in a dry run, only reports) the rest one by one, records per-item
+errors without stopping, and stops cleanly when the time budget runs out.
+
+A stopped run's cursor is a JSON object: the target's resume position plus `deleted`, the count
+deleted by earlier hops of the same run, so a chain of hand-offs never deletes past
+`max_deletes` in total.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+from functions.purge.pacing import error_code
+from functions.purge.report import DeleteGuard, PurgeReport
+from functions.runtime.budget import TimeBudget
+
+T = TypeVar("T")
+
+
+def new_report(job: dict[str, Any], target: str) -> PurgeReport:
+    return PurgeReport(job=str(job.get("name")), target=target, dry_run=bool(job.get("dry_run")))
+
+
+def guard_for(job: dict[str, Any]) -> DeleteGuard:
+    return DeleteGuard(job.get("max_deletes"), job.get("max_delete_percent"))
+
+
+def read_cursor(event: dict[str, Any], keys: Sequence[str]) -> dict[str, Any]:
+    """The hand-off cursor of a continued run, or {} for a scheduled one.
+
+    Raises ValueError for a cursor this target did not write, before any AWS call is made.
+    """
+    raw = event.get("cursor") if isinstance(event, dict) else None
+    if raw in (None, ""):
+        return {}
+    try:
+        cursor = json.loads(raw) if isinstance(raw, str) else None
+    except json.JSONDecodeError:
+        cursor = None
+    if not isinstance(cursor, dict) or not isinstance(cursor.get("deleted", 0), int):
+        raise ValueError(f"malformed purge cursor {raw!r}: expected a JSON object")
+    unknown = set(cursor) - {"deleted", *keys}
+    if unknown or any(not isinstance(cursor.get(k, ""), str) for k in keys):
+        raise ValueError(f"malformed purge cursor {raw!r}: expected the keys {sorted(keys)}")
+    return cursor
+
+
+def write_cursor(prior: dict[str, Any], report: PurgeReport, **position: str | None) -> str:
+    deleted = int(prior.get("deleted", 0)) + report.deleted
+    fields = {k: v for k, v in position.items() if v is not None}
+    return json.dumps({"deleted": deleted, **fields}, sort_keys=True, separators=(",", ":"))
+
+
+def cap(
+    report: PurgeReport, guard: DeleteGuard, candidates: list[T], prior_deleted: int
+) -> list[T]:
+    """The candidates the caps allow; the run is marked "capped" if that is fewer than all.
+
+    Earlier hops' deletions count against `max_deletes`, and as examined for the percentage
+    (they were examined before they were deleted).
+    """
+    deleted = prior_deleted + report.deleted
+    allowed = guard.allow(len(candidates), deleted, report.examined + deleted)
+    if allowed < len(candidates):
+        report.keep("over-cap", len(candidates) - allowed)
+        report.stop(
+            "capped",
+            f"{len(candidates)} deletions wanted after {report.examined} examined; "
+            f"{guard.describe()} allows {allowed}",
+        )
+    return candidates[:allowed]
+
+
+@dataclass(frozen=True)
+class Deletion:
+    """One planned deletion: what the report calls it and how to carry it out."""
+
+    item: str
+    run: Callable[[], Any]
+
+
+def delete_each(
+    report: PurgeReport,
+    deletions: Sequence[Deletion],
+    budget: TimeBudget,
+    gone: frozenset[str] = frozenset(),
+) -> int:
+    """Delete in order; the number handled before the budget ran out (all of them if it didn't).
+
+    An error code in `gone` means someone else deleted it first (at-least-once schedules, a
+    human): kept as "already-gone", not a failure. Any other error is recorded and the rest go on.
+    """
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    if report.dry_run:
+        report.would_delete([d.item for d in deletions])
+        return len(deletions)
+    for index, deletion in enumerate(deletions):
+        if budget.expired():
+            return index
+        try:
+            deletion.run()
+        except (ClientError, BotoCoreError) as exc:
+            code = error_code(exc)
+            if code in gone:
+                report.keep("already-gone")
+            else:
+                report.fail(deletion.item, code, str(exc)[:300])
+            continue
+        report.deleted += 1
+    return len(deletions)
+
+
+_TIME = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d+))?(Z|[+-]\d\d:?\d\d)?$")
+
+
+def parse_time(value: str | datetime) -> datetime:
+    """An AWS timestamp as an aware UTC datetime: `2024-05-01T10:00:00.000+0000` (Lambda),
+    nanosecond fractions, `Z`, or a datetime botocore already parsed."""
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    match = _TIME.match(value.strip())
+    if not match:
+        raise ValueError(f"unrecognised timestamp {value!r}")
+    base, fraction, zone = match.groups()
+    micros = (fraction or "0")[:6].ljust(6, "0")
+    offset = "+00:00" if zone in (None, "Z") else zone[:3] + ":" + zone[-2:]
+    return datetime.fromisoformat(f"{base}.{micros}{offset}").astimezone(UTC)
+
+
+def from_millis(value: int) -> datetime:
+    return datetime.fromtimestamp(value / 1000, tz=UTC)
