@@ -5,10 +5,19 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import awacs.awslambda
+import awacs.ec2
+import awacs.logs
 import awacs.s3
-from awacs.aws import Allow, Condition, Statement, StringLike
+import awacs.tag
+from awacs.aws import Allow, Condition, Statement, StringEquals, StringLike
 
-from ops.models.purge import PurgeJob, S3Purge
+from ops.models.purge import (
+    EbsSnapshotsPurge,
+    LambdaVersionsPurge,
+    LogStreamsPurge,
+    PurgeJob,
+    S3Purge,
+)
 from ops.naming import function_name
 from ops.schedule import rate_seconds
 from templates.common import (
@@ -101,5 +110,86 @@ def s3_statements(job: PurgeJob) -> list[Statement]:
     ]
 
 
+def lambda_versions_statements(job: PurgeJob) -> list[Statement]:
+    assert isinstance(job, LambdaVersionsPurge)
+    functions = arn("lambda", f"function:{job.function_prefix}*")
+    # GetResources (Resource Groups Tagging API), ListFunctions and ListEventSourceMappings have
+    # no resource-level permissions: IAM accepts only "*" for them.
+    finding = [awacs.tag.GetResources] if job.tags else [awacs.awslambda.ListFunctions]
+    return [
+        Statement(
+            Sid="FindFunctions",
+            Effect=Allow,
+            Action=[*finding, awacs.awslambda.ListEventSourceMappings],
+            Resource=["*"],
+        ),
+        Statement(
+            Sid="ReadVersionsAndUsers",
+            Effect=Allow,
+            Action=[
+                awacs.awslambda.ListVersionsByFunction,
+                awacs.awslambda.ListAliases,
+                awacs.awslambda.ListProvisionedConcurrencyConfigs,
+            ],
+            Resource=[functions],
+        ),
+        # Qualified ARNs only (function:NAME:VERSION): the role can delete a version, never a
+        # whole function (an unqualified DeleteFunction does not match this pattern).
+        Statement(
+            Sid="DeleteVersions",
+            Effect=Allow,
+            Action=[awacs.awslambda.DeleteFunction],
+            Resource=[arn("lambda", f"function:{job.function_prefix}*:*")],
+        ),
+    ]
+
+
+def ebs_snapshots_statements(job: PurgeJob) -> list[Statement]:
+    assert isinstance(job, EbsSnapshotsPurge)
+    tagged = {f"aws:ResourceTag/{key}": value for key, value in sorted(job.tags.items())}
+    return [
+        # DescribeSnapshots and DescribeImages have no resource-level permissions ("*" only).
+        Statement(
+            Sid="ListSnapshotsAndImages",
+            Effect=Allow,
+            Action=[awacs.ec2.DescribeSnapshots, awacs.ec2.DescribeImages],
+            Resource=["*"],
+        ),
+        # EC2 evaluates aws:ResourceTag on DeleteSnapshot: only snapshots carrying the job's tags.
+        Statement(
+            Sid="DeleteTaggedSnapshots",
+            Effect=Allow,
+            Action=[awacs.ec2.DeleteSnapshot],
+            Resource=[arn("ec2", "snapshot/*", account=False)],
+            Condition=Condition(StringEquals(tagged)),
+        ),
+    ]
+
+
+def log_streams_statements(job: PurgeJob) -> list[Statement]:
+    assert isinstance(job, LogStreamsPurge)
+    return [
+        # DescribeLogGroups has no resource-level permissions ("*" only).
+        Statement(
+            Sid="ListLogGroups",
+            Effect=Allow,
+            Action=[awacs.logs.DescribeLogGroups],
+            Resource=["*"],
+        ),
+        # log-group:PREFIX* also matches the groups' streams (log-group:NAME:log-stream:STREAM).
+        Statement(
+            Sid="PurgeStreamsUnderPrefix",
+            Effect=Allow,
+            Action=[awacs.logs.DescribeLogStreams, awacs.logs.DeleteLogStream],
+            Resource=[arn("logs", f"log-group:{job.log_group_prefix}*")],
+        ),
+    ]
+
+
 # The IAM statements each target's function needs. Further targets register here.
-POLICIES: dict[str, Callable[[PurgeJob], list[Statement]]] = {"s3": s3_statements}
+POLICIES: dict[str, Callable[[PurgeJob], list[Statement]]] = {
+    "s3": s3_statements,
+    "lambda-versions": lambda_versions_statements,
+    "ebs-snapshots": ebs_snapshots_statements,
+    "log-streams": log_streams_statements,
+}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Literal
 
@@ -68,5 +69,73 @@ class S3Purge(PurgeJob):
     )
 
 
+def check_function_prefix(value: str) -> str | None:
+    if not re.fullmatch(r"[A-Za-z0-9_-]{0,64}", value):
+        allowed = "letters, digits, - and _"
+        return f"expected the start of a Lambda function name ({allowed}), got {value!r}"
+    return None
+
+
+def check_log_group_prefix(value: str) -> str | None:
+    if not re.fullmatch(r"[A-Za-z0-9_/.#-]{1,512}", value):
+        return (
+            "expected the start of a log group name such as '/aws/lambda/app-' "
+            f"(letters, digits and _ / . # -), got {value!r}"
+        )
+    return None
+
+
+def check_selection_tags(value: dict[str, str]) -> str | None:
+    if not value:
+        return "expected at least one tag: snapshots are selected, and may only be deleted, by tag"
+    if any(not key or key.startswith("aws:") for key in value):
+        return "expected tag keys that are not empty and do not start with 'aws:'"
+    return None
+
+
+def rate_setting(default: float, limit: str) -> float:
+    """Requests per second the job allows itself against an account-wide `limit`."""
+    doc = f"requests per second this job makes at most (the account shares {limit})"
+    return setting(default, check=check_range(0.1, 10), doc=doc)
+
+
+@dataclass(frozen=True, kw_only=True)
+class LambdaVersionsPurge(PurgeJob):
+    """Delete old published versions that nothing refers to; keep the newest `keep`."""
+
+    target: Literal["lambda-versions"] = setting(doc="what to purge")
+    function_prefix: str = setting(
+        "", check=check_function_prefix, doc="functions whose name starts with this ('' = all)"
+    )
+    tags: dict[str, str] = setting({}, doc="and that carry all of these tags")
+    keep: int = setting(3, check=check_range(0, 1000), doc="newest published versions kept")
+    max_rate: float = rate_setting(5.0, "about 15 Lambda control-plane requests/s")
+
+
+@dataclass(frozen=True, kw_only=True)
+class EbsSnapshotsPurge(PurgeJob):
+    """Delete the account's own tagged snapshots that no registered AMI uses."""
+
+    target: Literal["ebs-snapshots"] = setting(doc="what to purge")
+    tags: dict[str, str] = setting(check=check_selection_tags, doc="snapshots with all these tags")
+    max_rate: float = rate_setting(5.0, "EC2's mutating-call bucket, refilled at 5/s")
+
+
+@dataclass(frozen=True, kw_only=True)
+class LogStreamsPurge(PurgeJob):
+    """Delete log streams whose last event (or creation, if empty) is older than `older_than`."""
+
+    target: Literal["log-streams"] = setting(doc="what to purge")
+    log_group_prefix: str = setting(
+        check=check_log_group_prefix, doc="log groups whose name starts with this"
+    )
+    max_rate: float = rate_setting(5.0, "15 DeleteLogStream and 25 DescribeLogStreams/s")
+
+
 # The `target` key selects the model. Further targets register here.
-PURGE_TARGETS: dict[str, type[PurgeJob]] = {"s3": S3Purge}
+PURGE_TARGETS: dict[str, type[PurgeJob]] = {
+    "s3": S3Purge,
+    "lambda-versions": LambdaVersionsPurge,
+    "ebs-snapshots": EbsSnapshotsPurge,
+    "log-streams": LogStreamsPurge,
+}

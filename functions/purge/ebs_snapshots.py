@@ -1,0 +1,184 @@
+"""`target = "ebs-snapshots"`: delete the account's own tagged snapshots once they are old.
+
+`DescribeSnapshots(OwnerIds=["self"])` with one `tag:KEY` filter per selection tag (and the tags
+checked again on each snapshot, because EC2 filter values treat `*` and `?` as wildcards while
+the role's `aws:ResourceTag` condition compares exactly). Never deleted:
+- a snapshot in the block device mappings of any AMI the account owns, disabled AMIs included
+  (`DescribeImages(Owners=["self"], IncludeDisabled=True)`);
+- a snapshot whose description names an AMI that still exists ("Created by CreateImage(i-…) for
+  ami-…", "Copied for DestinationAmi ami-…"): such a snapshot belongs to that AMI even when it is
+  not among its mappings any more;
+- one not yet `completed`, or started less than `older_than` ago.
+Candidates are deleted oldest first after everything is planned; `InvalidSnapshot.InUse` and
+other per-snapshot errors are recorded and the rest go on. Calls are paced (`max_rate`, EC2's
+request buckets are account-wide) and retried on `RequestLimitExceeded`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from functions.purge import pacing
+from functions.purge.pacing import Clock, Pacer, RealClock, TokenBucket
+from functions.purge.planning import (
+    Deletion,
+    cap,
+    delete_each,
+    guard_for,
+    new_report,
+    parse_time,
+    read_cursor,
+    write_cursor,
+)
+from functions.purge.report import PurgeReport
+from functions.runtime.budget import TimeBudget
+
+TARGET = "ebs-snapshots"
+DEFAULT_RATE = 5.0
+MAX_RATE = 10.0
+GONE = frozenset({"InvalidSnapshot.NotFound"})
+AMI_ID = re.compile(r"\bami-[0-9a-f]{8,17}\b")
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    id: str
+    started: datetime
+
+
+@dataclass(frozen=True)
+class Images:
+    """The account's AMIs in this region: their ids and the snapshots they are made of."""
+
+    ids: frozenset[str]
+    snapshots: frozenset[str]
+
+
+def run(
+    job: dict[str, Any],
+    *,
+    now: datetime,
+    budget: TimeBudget,
+    event: dict[str, Any],
+    ec2_client: Any = None,
+    clock: Clock | None = None,
+) -> PurgeReport:
+    # A continued run lists again: what was deleted is gone, so the state is the cursor.
+    cursor = read_cursor(event, keys=())
+    report = new_report(job, TARGET)
+    clock = clock or RealClock()
+    rate = min(float(job.get("max_rate") or DEFAULT_RATE), MAX_RATE)
+    ec2 = Pacer(
+        ec2_client or pacing.client("ec2"),
+        report.api_calls,
+        TokenBucket(rate, clock=clock),
+        clock,
+        retries=report.retries,
+    )
+    tags = dict(job.get("tags") or {})
+    if not tags:  # the model requires tags; refuse rather than select every snapshot
+        report.stop("failed", "no selection tags in the job: refusing to purge every snapshot")
+        return report
+    images = own_images(ec2)
+    candidates = plan(tagged_snapshots(ec2, tags), images, tags, job, now, report)
+    execute(job, candidates, ec2, budget, report, cursor)
+    return report
+
+
+def own_images(ec2: Pacer) -> Images:
+    ids: set[str] = set()
+    snapshots: set[str] = set()
+    for page in ec2.pages(
+        "describe_images",
+        token="NextToken",
+        next_token="NextToken",
+        Owners=["self"],
+        IncludeDisabled=True,
+    ):
+        for image in page["Images"]:
+            ids.add(image["ImageId"])
+            for mapping in image.get("BlockDeviceMappings", []):
+                if mapping.get("Ebs", {}).get("SnapshotId"):
+                    snapshots.add(mapping["Ebs"]["SnapshotId"])
+    return Images(frozenset(ids), frozenset(snapshots))
+
+
+def tagged_snapshots(ec2: Pacer, tags: dict[str, str]) -> list[dict[str, Any]]:
+    filters = [{"Name": f"tag:{k}", "Values": [v]} for k, v in sorted(tags.items())]
+    return [
+        snapshot
+        for page in ec2.pages(
+            "describe_snapshots",
+            token="NextToken",
+            next_token="NextToken",
+            OwnerIds=["self"],
+            Filters=filters,
+            MaxResults=1000,
+        )
+        for snapshot in page["Snapshots"]
+    ]
+
+
+def plan(
+    snapshots: list[dict[str, Any]],
+    images: Images,
+    tags: dict[str, str],
+    job: dict[str, Any],
+    now: datetime,
+    report: PurgeReport,
+) -> list[Snapshot]:
+    cutoff = now - timedelta(seconds=int(job["older_than"]))
+    candidates = []
+    for raw in snapshots:
+        if not has_tags(raw, tags):
+            continue  # matched a wildcard in the filter, not the exact tag: not selected
+        report.examined += 1
+        reason = keep_reason(raw, images, cutoff)
+        if reason:
+            report.keep(reason)
+        else:
+            candidates.append(Snapshot(raw["SnapshotId"], parse_time(raw["StartTime"])))
+    return candidates
+
+
+def has_tags(snapshot: dict[str, Any], tags: dict[str, str]) -> bool:
+    own = {t["Key"]: t["Value"] for t in snapshot.get("Tags", [])}
+    return all(own.get(k) == v for k, v in tags.items())
+
+
+def keep_reason(snapshot: dict[str, Any], images: Images, cutoff: datetime) -> str | None:
+    if snapshot["SnapshotId"] in images.snapshots:
+        return "backs-ami"
+    if images.ids.intersection(AMI_ID.findall(snapshot.get("Description") or "")):
+        return "created-for-ami"
+    if snapshot.get("State") != "completed":
+        return "not-completed"
+    if parse_time(snapshot["StartTime"]) >= cutoff:
+        return "younger-than-cutoff"
+    return None
+
+
+def execute(
+    job: dict[str, Any],
+    candidates: list[Snapshot],
+    ec2: Pacer,
+    budget: TimeBudget,
+    report: PurgeReport,
+    cursor: dict[str, Any],
+) -> None:
+    ordered = sorted(candidates, key=lambda s: (s.started, s.id))
+    allowed = cap(report, guard_for(job), ordered, int(cursor.get("deleted", 0)))
+    deletions = [Deletion(s.id, _deleter(ec2, s.id)) for s in allowed]
+    done = delete_each(report, deletions, budget, gone=GONE)
+    if done < len(allowed) and report.status != "capped":
+        left = len(allowed) - done
+        report.stop(
+            "stopped-early", f"time budget reached, {left} left", write_cursor(cursor, report)
+        )
+
+
+def _deleter(ec2: Pacer, snapshot_id: str) -> Any:
+    return lambda: ec2.call("delete_snapshot", SnapshotId=snapshot_id)

@@ -1,0 +1,227 @@
+"""`target = "lambda-versions"`: delete old published versions nothing uses any more.
+
+Selection: with `tags`, the Resource Groups Tagging API (`GetResources`, 100 functions a call and
+not counted against Lambda's control-plane limit); without, `ListFunctions` (50 a call). Both are
+then filtered by `function_prefix`. The alternative, `ListFunctions` + one `ListTags` per
+function, costs one control-plane call per function in the account just to find the tagged ones.
+
+Per selected function: `ListVersionsByFunction`, `ListAliases` (target version and the extra
+versions of weighted routing) and `ListProvisionedConcurrencyConfigs`; event source mappings come
+from one account-wide `ListEventSourceMappings` listing (mappings may name a version ARN), which
+is cheaper than one filtered call per version. Never deleted: `$LATEST`, a version an alias or
+its routing points at, one with provisioned concurrency, one an event source mapping invokes,
+the `keep` newest, and any modified less than `older_than` ago.
+
+Every Lambda call goes through a token bucket at `max_rate` (default 5/s, at most 10/s: the
+account's ~15/s is shared with deploys) and is retried with back-off when throttled. Candidates
+are deleted oldest first after everything is planned, so the caps see the whole examined set.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from functions.purge import pacing
+from functions.purge.pacing import Clock, Pacer, RealClock, TokenBucket, error_code
+from functions.purge.planning import (
+    Deletion,
+    cap,
+    delete_each,
+    guard_for,
+    new_report,
+    parse_time,
+    read_cursor,
+    write_cursor,
+)
+from functions.purge.report import PurgeReport
+from functions.runtime.budget import TimeBudget
+
+TARGET = "lambda-versions"
+DEFAULT_RATE = 5.0
+MAX_RATE = 10.0  # never more than two thirds of the account's shared ~15 requests/s
+# A function deleted between selection and listing (the tagging API lags) is simply skipped.
+GONE = frozenset({"ResourceNotFoundException"})
+
+
+@dataclass(frozen=True)
+class Version:
+    function: str
+    number: int
+    arn: str
+    modified: datetime
+
+
+def run(
+    job: dict[str, Any],
+    *,
+    now: datetime,
+    budget: TimeBudget,
+    event: dict[str, Any],
+    lambda_client: Any = None,
+    tagging_client: Any = None,
+    clock: Clock | None = None,
+) -> PurgeReport:
+    cursor = read_cursor(event, keys=("function",))  # rejects a bad event before any call
+    report = new_report(job, TARGET)
+    clock = clock or RealClock()
+    rate = min(float(job.get("max_rate") or DEFAULT_RATE), MAX_RATE)
+    lam = Pacer(
+        lambda_client or pacing.client("lambda"),
+        report.api_calls,
+        TokenBucket(rate, clock=clock),
+        clock,
+        retries=report.retries,
+    )
+    tagging = Pacer(
+        tagging_client or pacing.client("resourcegroupstaggingapi"),
+        report.api_calls,
+        clock=clock,
+        retries=report.retries,
+    )
+    names = [n for n in select(job, lam, tagging) if n >= cursor.get("function", "")]
+    mapped = mapped_versions(lam)
+    planned, unplanned = plan(job, names, lam, mapped, now, budget, report)
+    execute(job, planned, unplanned, lam, budget, report, cursor)
+    return report
+
+
+def select(job: dict[str, Any], lam: Pacer, tagging: Pacer) -> list[str]:
+    """Names of the selected functions, sorted (the order a continued run resumes in)."""
+    prefix, tags = job.get("function_prefix") or "", job.get("tags") or {}
+    names: set[str] = set()
+    if tags:
+        filters = [{"Key": k, "Values": [v]} for k, v in sorted(tags.items())]
+        for page in tagging.pages(
+            "get_resources",
+            token="PaginationToken",
+            next_token="PaginationToken",
+            ResourceTypeFilters=["lambda:function"],
+            TagFilters=filters,
+        ):
+            names.update(split_arn(m["ResourceARN"])[0] for m in page["ResourceTagMappingList"])
+    else:
+        for page in lam.pages("list_functions"):
+            names.update(f["FunctionName"] for f in page["Functions"])
+    return sorted(n for n in names if n.startswith(prefix))
+
+
+def split_arn(arn: str) -> tuple[str, str | None]:
+    """`arn:aws:lambda:R:A:function:NAME[:QUALIFIER]` -> (NAME, QUALIFIER or None)."""
+    parts = arn.split(":")
+    return parts[6], parts[7] if len(parts) > 7 else None
+
+
+def mapped_versions(lam: Pacer) -> dict[str, set[str]]:
+    """Function name -> qualifiers (versions or aliases) that an event source mapping invokes."""
+    used: dict[str, set[str]] = defaultdict(set)
+    for page in lam.pages("list_event_source_mappings"):
+        for mapping in page["EventSourceMappings"]:
+            name, qualifier = split_arn(mapping["FunctionArn"])
+            if qualifier:
+                used[name].add(qualifier)
+    return used
+
+
+def plan(
+    job: dict[str, Any],
+    names: list[str],
+    lam: Pacer,
+    mapped: dict[str, set[str]],
+    now: datetime,
+    budget: TimeBudget,
+    report: PurgeReport,
+) -> tuple[list[Version], list[str]]:
+    """Candidates of as many functions as half the remaining time allows, and the rest."""
+    cutoff = now - timedelta(seconds=int(job["older_than"]))
+    keep = int(job.get("keep", 3))
+    stop_at = budget.left() / 2  # the other half is for deleting what was planned
+    candidates: list[Version] = []
+    for index, name in enumerate(names):
+        if budget.left() <= stop_at:
+            return candidates, names[index:]
+        candidates += examine(name, lam, mapped.get(name, set()), keep, cutoff, report)
+    return candidates, []
+
+
+def examine(
+    name: str, lam: Pacer, mapped: set[str], keep: int, cutoff: datetime, report: PurgeReport
+) -> list[Version]:
+    """One function's deletable versions; the others are counted as kept, by reason."""
+    from botocore.exceptions import ClientError
+
+    try:
+        versions = published_versions(name, lam)
+        reasons = protections(name, lam, mapped)
+    except ClientError as exc:
+        # Without the full picture of what uses a version, none of this function's is deleted.
+        if error_code(exc) not in GONE:
+            report.fail(name, error_code(exc), str(exc)[:300])
+        return []
+    report.examined += len(versions)
+    newest = {v.number for v in versions[-keep:]} if keep else set()
+    candidates = []
+    for version in versions:
+        reason = reasons.get(str(version.number))
+        if reason is None and version.number in newest:
+            reason = "newest"
+        if reason is None and version.modified >= cutoff:
+            reason = "younger-than-cutoff"
+        if reason:
+            report.keep(reason)
+        else:
+            candidates.append(version)
+    return candidates
+
+
+def published_versions(name: str, lam: Pacer) -> list[Version]:
+    """Every published version of `name`, oldest first ($LATEST is not a published version)."""
+    found = [
+        Version(name, int(v["Version"]), v["FunctionArn"], parse_time(v["LastModified"]))
+        for page in lam.pages("list_versions_by_function", FunctionName=name)
+        for v in page["Versions"]
+        if v["Version"] != "$LATEST"
+    ]
+    return sorted(found, key=lambda v: v.number)
+
+
+def protections(name: str, lam: Pacer, mapped: set[str]) -> dict[str, str]:
+    """Version -> why it must stay. Later rules win, so an aliased version says "alias"."""
+    reasons = dict.fromkeys(mapped, "event-source-mapping")
+    for page in lam.pages("list_provisioned_concurrency_configs", FunctionName=name):
+        for config in page["ProvisionedConcurrencyConfigs"]:
+            qualifier = split_arn(config["FunctionArn"])[1]
+            if qualifier:
+                reasons[qualifier] = "provisioned-concurrency"
+    for page in lam.pages("list_aliases", FunctionName=name):
+        for alias in page["Aliases"]:
+            weights = (alias.get("RoutingConfig") or {}).get("AdditionalVersionWeights") or {}
+            reasons.update(dict.fromkeys(weights, "alias-routing"))
+            reasons[alias["FunctionVersion"]] = "alias"
+    return reasons
+
+
+def execute(
+    job: dict[str, Any],
+    candidates: list[Version],
+    unplanned: list[str],
+    lam: Pacer,
+    budget: TimeBudget,
+    report: PurgeReport,
+    cursor: dict[str, Any],
+) -> None:
+    """Delete the oldest first, within the caps; say where a continued run picks up."""
+    ordered = sorted(candidates, key=lambda v: (v.modified, v.function, v.number))
+    allowed = cap(report, guard_for(job), ordered, int(cursor.get("deleted", 0)))
+    deletions = [Deletion(v.arn, _deleter(lam, v.function, str(v.number))) for v in allowed]
+    done = delete_each(report, deletions, budget, gone=GONE)
+    left = [v.function for v in allowed[done:]] + unplanned[:1]
+    if left and report.status != "capped":
+        reason = "time budget reached" + (f" before planning {unplanned[0]}" if unplanned else "")
+        report.stop("stopped-early", reason, write_cursor(cursor, report, function=min(left)))
+
+
+def _deleter(lam: Pacer, function: str, version: str) -> Any:
+    return lambda: lam.call("delete_function", FunctionName=function, Qualifier=version)
