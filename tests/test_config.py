@@ -64,7 +64,7 @@ def test_missing_required_key() -> None:
         ("bucket", "ab", "purge[0].bucket: expected a valid S3 bucket name"),
         ("bucket", "192.168.1.1", "purge[0].bucket: expected a valid S3 bucket name"),
         ("bucket", "acme..media", "purge[0].bucket: expected a valid S3 bucket name"),
-        ("target", "ec2", "purge[0].target: expected 's3'"),
+        ("target", "ec2", "purge[0].target: expected 'ebs-snapshots' or 'lambda-versions' or 'log-streams' or 's3'"),
         ("name", "Tmp_Images", "purge[0].name: expected lowercase letters, digits and single"),
         ("schedule", "rate(1 hours)", "purge[0].schedule: expected rate(1 hour)"),
         ("schedule", "rate(0 minutes)", "purge[0].schedule: expected a rate of at least 1"),

@@ -1,0 +1,309 @@
+"""lambda-versions purge against moto: every keep-rule, caps, dry run, errors, pacing, hand-off."""
+
+from __future__ import annotations
+
+import io
+import itertools
+import json
+import zipfile
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+from moto import mock_aws
+
+from functions.purge import lambda_versions
+from functions.purge.pacing import TokenBucket
+from functions.runtime.budget import TimeBudget
+
+NOW = datetime(2026, 1, 15, 12, 0, tzinfo=UTC)
+DAY = timedelta(days=1)
+JOB = {
+    "name": "old-versions",
+    "target": "lambda-versions",
+    "function_prefix": "app-",
+    "tags": {},
+    "keep": 2,
+    "older_than": 7 * 86400,
+    "dry_run": False,
+    "max_rate": 5.0,
+}
+
+
+class FakeClock:
+    """Time that only moves when someone sleeps: rates measured without waiting."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+        self.sleeps: list[float] = []
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+def error(code: str, status: int = 400) -> ClientError:
+    body = {"Error": {"Code": code, "Message": f"injected {code}"}}
+    return ClientError({**body, "ResponseMetadata": {"HTTPStatusCode": status}}, "Op")
+
+
+class Lambda:
+    """moto's Lambda client plus what moto does not model, and injected faults.
+
+    moto answers ListProvisionedConcurrencyConfigs with "not implemented" and stamps every
+    version with the time it was published, so this wrapper serves provisioned concurrency
+    configs and back-dates versions; everything else is moto's.
+    """
+
+    def __init__(self, real: Any, clock: FakeClock | None = None) -> None:
+        self.real, self.clock = real, clock
+        self.provisioned: dict[str, list[str]] = {}
+        self.ages: dict[tuple[str, str], timedelta] = {}  # (function, version) -> age
+        self.default_age = 30 * DAY
+        self.throttle: Counter[str] = Counter()  # method -> throttles still to inject
+        self.broken: dict[tuple[str, str], str] = {}  # (function, version) -> error code
+        self.calls: list[tuple[str, float]] = []  # (method, fake time)
+
+    def __getattr__(self, name: str) -> Any:
+        method = getattr(self.real, name)
+
+        def call(**params: Any) -> Any:
+            self._record(name)
+            return method(**params)
+
+        return call
+
+    def _record(self, name: str) -> None:
+        self.calls.append((name, self.clock.now if self.clock else 0.0))
+        if self.throttle[name]:
+            self.throttle[name] -= 1
+            raise error("TooManyRequestsException", 429)
+
+    def list_provisioned_concurrency_configs(self, FunctionName: str, **_: Any) -> Any:
+        self._record("list_provisioned_concurrency_configs")
+        arn = self.real.get_function(FunctionName=FunctionName)["Configuration"]["FunctionArn"]
+        versions = self.provisioned.get(FunctionName, [])
+        return {"ProvisionedConcurrencyConfigs": [{"FunctionArn": f"{arn}:{v}"} for v in versions]}
+
+    def list_versions_by_function(self, **params: Any) -> Any:
+        self._record("list_versions_by_function")
+        page = self.real.list_versions_by_function(**params)
+        for v in page["Versions"]:
+            age = self.ages.get((params["FunctionName"], v["Version"]), self.default_age)
+            v["LastModified"] = (NOW - age).strftime("%Y-%m-%dT%H:%M:%S.000+0000")
+        return page
+
+    def delete_function(self, FunctionName: str, Qualifier: str) -> Any:
+        self._record("delete_function")
+        code = self.broken.get((FunctionName, Qualifier))
+        if code:
+            raise error(code, 409 if code == "ResourceConflictException" else 400)
+        return self.real.delete_function(FunctionName=FunctionName, Qualifier=Qualifier)
+
+
+def code_zip() -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as archive:
+        archive.writestr("handler.py", "def handler(event, context):\n    return event\n")
+    return buf.getvalue()
+
+
+def make_function(client: Any, role: str, name: str, versions: int, tags: dict[str, str]) -> str:
+    client.create_function(
+        FunctionName=name,
+        Runtime="python3.12",
+        Role=role,
+        Handler="handler.handler",
+        Code={"ZipFile": code_zip()},
+        Tags=tags,
+    )
+    for n in range(versions):
+        client.update_function_configuration(FunctionName=name, Description=f"release {n + 1}")
+        client.publish_version(FunctionName=name)
+    return str(client.get_function(FunctionName=name)["Configuration"]["FunctionArn"])
+
+
+@pytest.fixture
+def estate() -> Any:
+    """app-api: one version per keep-rule; app-worker: plain old versions; other-fn: unselected."""
+    with mock_aws():
+        role = boto3.client("iam").create_role(RoleName="fn", AssumeRolePolicyDocument="{}")
+        role_arn = role["Role"]["Arn"]
+        real = boto3.client("lambda")
+        api = make_function(real, role_arn, "app-api", 10, {"team": "payments"})
+        make_function(real, role_arn, "app-worker", 4, {"team": "search"})
+        make_function(real, role_arn, "other-fn", 4, {"team": "payments"})
+        real.create_alias(FunctionName="app-api", Name="live", FunctionVersion="2")
+        real.create_alias(
+            FunctionName="app-api",
+            Name="canary",
+            FunctionVersion="8",
+            RoutingConfig={"AdditionalVersionWeights": {"3": 0.1}},
+        )
+        sqs = boto3.client("sqs")
+        queue = sqs.create_queue(QueueName="orders")["QueueUrl"]
+        queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])
+        real.create_event_source_mapping(
+            EventSourceArn=queue_arn["Attributes"]["QueueArn"], FunctionName=f"{api}:1"
+        )
+        clock = FakeClock()
+        client = Lambda(real, clock)
+        client.provisioned["app-api"] = ["4"]
+        client.ages[("app-api", "8")] = 1 * DAY  # young, and the canary's primary
+        client.ages[("app-api", "7")] = 2 * DAY  # young only
+        yield client, clock
+
+
+def versions(client: Lambda, name: str) -> list[str]:
+    page = client.real.list_versions_by_function(FunctionName=name)
+    return [v["Version"] for v in page["Versions"] if v["Version"] != "$LATEST"]
+
+
+def run(client: Lambda, clock: FakeClock, job: dict[str, Any] | None = None, **kw: Any) -> Any:
+    return lambda_versions.run(
+        {**JOB, **(job or {})},
+        now=NOW,
+        budget=kw.pop("budget", TimeBudget.seconds(600)),
+        event=kw.pop("event", {}),
+        lambda_client=client,
+        tagging_client=boto3.client("resourcegroupstaggingapi"),
+        clock=clock,
+        **kw,
+    )
+
+
+def test_every_keep_rule_holds_and_only_unused_old_versions_go(estate) -> None:
+    client, clock = estate
+    report = run(client, clock)
+    assert versions(client, "app-api") == ["1", "2", "3", "4", "7", "8", "9", "10"]
+    assert versions(client, "app-worker") == ["3", "4"]
+    assert versions(client, "other-fn") == ["1", "2", "3", "4"]  # outside the prefix
+    assert report.status == "finished" and report.deleted == 4 and report.examined == 14
+    assert dict(report.kept) == {
+        "event-source-mapping": 1,
+        "alias": 2,  # live -> 2, canary -> 8
+        "alias-routing": 1,
+        "provisioned-concurrency": 1,
+        "younger-than-cutoff": 1,  # 7 (8 is kept by its alias first)
+        "newest": 4,  # 9, 10 of app-api; 3, 4 of app-worker
+    }
+
+
+def test_tags_narrow_the_selection_through_the_tagging_api(estate) -> None:
+    client, clock = estate
+    report = run(client, clock, {"tags": {"team": "payments"}})
+    assert versions(client, "app-api") == ["1", "2", "3", "4", "7", "8", "9", "10"]
+    assert versions(client, "app-worker") == ["1", "2", "3", "4"]  # other team
+    assert versions(client, "other-fn") == ["1", "2", "3", "4"]  # tagged, but not app-
+    assert report.api_calls["GetResources"] == 1 and "ListFunctions" not in report.api_calls
+
+
+def test_dry_run_reports_the_candidates_and_deletes_nothing(estate) -> None:
+    client, clock = estate
+    report = run(client, clock, {"dry_run": True})
+    assert versions(client, "app-api") == [str(n) for n in range(1, 11)]
+    assert versions(client, "app-worker") == ["1", "2", "3", "4"]
+    assert report.deleted == 4 and report.metrics()["Deleted"] == 0
+    names = sorted(c.split(":function:")[1] for c in report.candidates)
+    assert names == ["app-api:5", "app-api:6", "app-worker:1", "app-worker:2"]
+    assert "delete_function" not in {name for name, _ in client.calls}
+
+
+@pytest.mark.parametrize("caps", [{"max_deletes": 2}, {"max_delete_percent": 20}])
+def test_a_cap_stops_the_run_before_deleting_past_it(estate, caps) -> None:
+    client, clock = estate
+    report = run(client, clock, caps)
+    assert report.status == "capped" and report.deleted == 2  # 20 % of 14 examined is 2
+    assert report.kept["over-cap"] == 2 and "allows 2" in report.reason
+    # the oldest go first (all are 30 days old: then by function and version)
+    assert versions(client, "app-api") == ["1", "2", "3", "4", "7", "8", "9", "10"]
+    assert versions(client, "app-worker") == ["1", "2", "3", "4"]
+
+
+def test_throttling_is_retried_and_one_failing_version_does_not_stop_the_rest(estate) -> None:
+    client, clock = estate
+    client.throttle["delete_function"] = 3
+    client.throttle["list_aliases"] = 1
+    client.broken[("app-worker", "1")] = "ResourceConflictException"
+    client.broken[("app-api", "5")] = "InvalidParameterValueException"  # a replicated function
+    report = run(client, clock)
+    assert versions(client, "app-api") == ["1", "2", "3", "4", "5", "7", "8", "9", "10"]
+    assert versions(client, "app-worker") == ["1", "3", "4"]
+    assert report.deleted == 2
+    assert dict(report.failed) == {
+        "ResourceConflictException": 1,
+        "InvalidParameterValueException": 1,
+    }
+    assert report.retries["TooManyRequestsException"] == 4
+    assert {f["item"].split(":function:")[1] for f in report.failures} == {
+        "app-worker:1",
+        "app-api:5",
+    }
+
+
+def test_the_token_bucket_keeps_the_lambda_request_rate_under_max_rate(estate) -> None:
+    client, clock = estate
+    report = run(client, clock, {"max_rate": 2.0})
+    times = [t for _, t in client.calls]
+    assert len(times) == sum(
+        report.api_calls[op] for op in report.api_calls if op != "GetResources"
+    )
+    assert len(times) == 12  # ListFunctions, ListEventSourceMappings, 3 per function, 4 deletes
+    elapsed = times[-1] - times[0]
+    assert (len(times) - 1) / elapsed <= 2.0 + 1e-9
+    # and in every one-second window, at most the bucket's burst plus the rate
+    assert max(sum(1 for t in times if s <= t < s + 1) for s in times) <= 3
+
+
+def test_token_bucket_spaces_requests_at_its_rate() -> None:
+    clock = FakeClock()
+    bucket = TokenBucket(5.0, clock=clock)
+    stamps = []
+    for _ in range(51):
+        bucket.take()
+        stamps.append(clock.now)
+    assert stamps[-1] - stamps[0] == pytest.approx(10.0)
+    assert all(b - a == pytest.approx(0.2) for a, b in itertools.pairwise(stamps))
+
+
+@pytest.mark.parametrize(
+    ("seconds", "resume_at"),
+    [(1.9, "app-worker"), (1.3, "app-worker")],  # out of time deleting / planning
+)
+def test_a_stopped_run_hands_on_a_cursor_and_the_next_resumes_without_repeats(
+    estate, seconds, resume_at
+) -> None:
+    client, clock = estate
+    deadline = clock.now + seconds  # at 5 requests/s: 12 calls would take 2.2 s
+    budget = TimeBudget(lambda: int((deadline - clock.now) * 1000), reserve_seconds=0)
+    first = run(client, clock, budget=budget)
+    assert first.status == "stopped-early" and 0 < first.deleted < 4
+    cursor = json.loads(first.cursor)
+    assert cursor == {"deleted": first.deleted, "function": resume_at}
+    second = run(client, clock, event={"cursor": first.cursor})
+    assert second.status == "finished"
+    assert first.deleted + second.deleted == 4 and "already-gone" not in second.kept
+    assert versions(client, "app-api") == ["1", "2", "3", "4", "7", "8", "9", "10"]
+    assert versions(client, "app-worker") == ["3", "4"]
+
+
+def test_max_deletes_counts_deletions_of_earlier_hops(estate) -> None:
+    client, clock = estate
+    cursor = json.dumps({"deleted": 4, "function": "app-"})
+    report = run(client, clock, {"max_deletes": 5}, event={"cursor": cursor})
+    assert report.status == "capped" and report.deleted == 1
+
+
+@pytest.mark.parametrize("cursor", ["not json", '["a"]', '{"function": 3}', '{"bucket": "x"}'])
+def test_a_malformed_cursor_is_rejected_before_any_call(estate, cursor) -> None:
+    client, clock = estate
+    with pytest.raises(ValueError, match="malformed purge cursor"):
+        run(client, clock, event={"cursor": cursor})
+    assert client.calls == []
+    assert versions(client, "app-worker") == ["1", "2", "3", "4"]
