@@ -155,6 +155,15 @@ def test_fast_and_checked_paths_agree() -> None:
     assert fast_stats.counts() == slow_stats.counts()
 
 
+def test_reports_copied_with_spaces_instead_of_tabs_are_still_counted() -> None:
+    """The batch-wide scan takes tabs only; a space-separated copy falls back, losing nothing."""
+    lines = [text_report("r1", "10.5", 60), text_report("r2", "20.5", 70).replace("\t", " ")]
+    event = subscription_event("/aws/lambda/a", lines)
+    stats = parse_batch(decode(awslogs_data(event)))
+    assert stats.reports == 2 and stats.malformed == 0
+    assert list(stats.functions["a"].series()["Duration"]) == ["10.5", "20.5"]
+
+
 def test_custom_log_group_names_the_function_by_its_group() -> None:
     _, docs = run(subscription_event("/custom/api-logs", [text_report("a", "1.00", 10)]))
     assert function_docs(docs)[0]["FunctionName"] == "/custom/api-logs"

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+from operator import itemgetter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TextIO
@@ -29,9 +30,12 @@ _REPORT_BODY = (
     rf"Max Memory Used: {_NUMBER} MB(?:{_GAP}Init Duration: {_NUMBER} ms)?"
 )
 _REPORT = re.compile(_REPORT_BODY)
+# The batch-wide scan takes Lambda's own tab-separated form only (about 10% faster); a line that
+# uses spaces makes the counts disagree and sends the batch down the lenient line-by-line path.
+_STRICT_BODY = _REPORT_BODY.replace(_GAP, "\t")
 _REQUEST_ID = re.compile(r"REPORT RequestId: ([^\t\x00 ]+)")
 SEP = "\x00"  # joins a batch's messages for one `findall` when no message contains it
-_REPORTS_IN_TEXT = re.compile(SEP + _REPORT_BODY)
+_REPORTS_IN_TEXT = re.compile(SEP + _STRICT_BODY)
 _STATUS = re.compile(r"\bStatus: (\w+)(?:\s+Error Type: (\S+))?")
 _TIMED_OUT = re.compile(r"(\S+) Task timed out after ([\d.]+) seconds")
 OUT_OF_MEMORY = "Runtime.OutOfMemory"
@@ -265,23 +269,38 @@ def emf_text_lines(
     text, are then spliced in as they are.
     """
     rounds = max((len(v) for v in series.values()), default=0)
+    heads: dict[tuple[Any, ...], list[str]] = {}  # chunks with the same metrics share a directive
     for offset in range(0, max(rounds, 1), MAX_VALUES):
         chunk = {k: v[offset : offset + MAX_VALUES] for k, v in series.items()}
         chunk = {k: v for k, v in chunk.items() if v}
         first = counts if offset == 0 else {}
-        placeholders = {**dict.fromkeys(chunk, 0.0), **first}
-        for doc in emf_lines(
-            placeholders, dimensions, unit=UNITS, namespace=namespace, timestamp_ms=timestamp_ms
-        ):
-            for key in chunk:
-                del doc[key]
-            text = json.dumps(doc, separators=(",", ":"))
+        shape = (*chunk, offset == 0)
+        if shape not in heads:
+            placeholders = {**dict.fromkeys(chunk, 0.0), **first}
+            docs = emf_lines(
+                placeholders, dimensions, unit=UNITS, namespace=namespace, timestamp_ms=timestamp_ms
+            )
+            heads[shape] = [_head(doc, chunk) for doc in docs]
+        for head in heads[shape]:
             arrays = "".join(f',"{k}":[{",".join(v)}]' for k, v in chunk.items())
-            yield text[:-1] + arrays + "}\n"
+            yield head + arrays + "}\n"
+
+
+def _head(doc: dict[str, Any], chunk: dict[str, Sequence[str]]) -> str:
+    """The document's JSON without the value arrays and the closing brace."""
+    for key in chunk:
+        del doc[key]
+    return json.dumps(doc, separators=(",", ":"))[:-1]
 
 
 def batch_time(batch: LogBatch, default_ms: int) -> int:
     """When the batch's lines were written: EMF metrics land at that time, not at ours."""
+    try:  # the usual batch, at C speed; anything odd takes the checked path below
+        latest = max(map(itemgetter("timestamp"), batch.events), default=default_ms)
+        if type(latest) is int:
+            return latest
+    except (TypeError, KeyError):
+        pass
     stamps = [e["timestamp"] for e in batch.events if isinstance(e, dict) and "timestamp" in e]
     latest = max((s for s in stamps if isinstance(s, int)), default=default_ms)
     return int(latest)
