@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import json
 import re
-from operator import itemgetter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from operator import itemgetter
 from typing import Any, TextIO
 
 from functions.logs.decode import LogBatch
