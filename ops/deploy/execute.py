@@ -204,6 +204,7 @@ class Deployer:
         `change_set_create_complete` waiter: the waiter ends FAILED ("no changes") in a
         WaiterError and needs another describe to page the changes; this reads each page once."""
         start = self.watcher.clock()
+        pause = 0.5  # change sets take seconds: ask early, then back off to 2 s (the CLI waits 5 s)
         while True:
             summary = summarize(self._change_set_pages(change_set_id))
             if summary.status not in CHANGE_SET_PENDING:
@@ -213,7 +214,8 @@ class Deployer:
                     f"change set {change_set_id} is still {summary.status} after "
                     f"{self.watcher.timeout:.0f}s; CloudFormation is still working on it"
                 )
-            self.watcher.sleep(min(self.watcher.delay, 2.0))
+            self.watcher.sleep(min(pause, self.watcher.delay))
+            pause = min(pause * 2, 2.0)
 
     def _change_set_pages(self, change_set_id: str) -> Any:
         return self.cfn.get_paginator("describe_change_set").paginate(ChangeSetName=change_set_id)
