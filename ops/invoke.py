@@ -12,6 +12,7 @@ import importlib
 import os
 import sys
 import time
+import traceback
 import uuid
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -114,7 +115,23 @@ def invoke_local(
     with _environment(env), contextlib.redirect_stdout(sys.stderr):
         _reset_function_clients()
         handler = getattr(importlib.import_module(module_name), func_name)
-        return handler(event, context)
+        try:
+            return handler(event, context)
+        except Exception as exc:  # the function failed: say so the way Lambda does
+            traceback.print_exc(file=sys.stderr)
+            raise FunctionError(definition.name, exc) from exc
+
+
+class FunctionError(OpsError):
+    """The handler raised: Lambda would answer with this error payload (and retry async events)."""
+
+    def __init__(self, function: str, exc: Exception) -> None:
+        self.payload = {
+            "errorType": type(exc).__name__,
+            "errorMessage": str(exc),
+            "stackTrace": traceback.format_tb(exc.__traceback__),
+        }
+        super().__init__(f"{function} failed: {type(exc).__name__}: {exc}")
 
 
 def _reset_function_clients() -> None:

@@ -11,7 +11,7 @@ import click
 from ops.cli.context import OpsContext, config_option, endpoint_option, pass_ops
 from ops.errors import OpsError
 from ops.events import sample_event
-from ops.invoke import function_definition, invoke_local
+from ops.invoke import FunctionError, function_definition, invoke_local
 
 DEFAULT_REGION = "us-east-1"
 
@@ -45,9 +45,13 @@ def command(
     if missing:
         click.echo(f"warning: set with --env (CloudFormation computes them): {missing}", err=True)
     event = json.load(event_file) if event_file else sample_event(config, name, region)
-    result = invoke_local(
-        definition, event, region=region, endpoint_url=endpoint_url, extra_env=extra
-    )
+    try:
+        result = invoke_local(
+            definition, event, region=region, endpoint_url=endpoint_url, extra_env=extra
+        )
+    except FunctionError as failed:
+        click.echo(json.dumps(failed.payload, indent=2, sort_keys=True))  # as Lambda answers
+        raise
     click.echo(json.dumps(result, indent=2, sort_keys=True, default=str))
 
 

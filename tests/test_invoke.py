@@ -1,0 +1,71 @@
+"""`ops invoke` and `ops event`: a local run with the deployed function's settings and context."""
+
+from __future__ import annotations
+
+import json
+
+import boto3
+from click.testing import CliRunner
+from moto import mock_aws
+
+from ops.cli import cli
+from ops.config import load_config
+from ops.invoke import LocalContext, function_definition
+from tests.conftest import REGION, ROOT
+
+CONFIG = str(ROOT / "ops.toml")
+
+
+def test_definition_comes_from_the_rendered_template() -> None:
+    definition = function_definition(load_config(CONFIG), "tmp-images")
+    assert definition.name == "acme-ops-purge-tmp-images"
+    assert definition.handler == "functions.purge.handler.handler"
+    assert (definition.timeout, definition.memory) == (900, 512)
+    assert json.loads(definition.environment["OPS_JOB"])["bucket"] == "acme-media"
+
+
+def test_context_counts_down_from_the_timeout() -> None:
+    context = LocalContext("fn", 128, timeout=3, region=REGION)
+    assert 2900 < context.get_remaining_time_in_millis() <= 3000
+    assert context.invoked_function_arn.endswith(f":{REGION}:000000000000:function:fn")
+
+
+@mock_aws
+def test_invoke_prints_the_result_on_stdout_and_logs_on_stderr() -> None:
+    s3 = boto3.client("s3", region_name=REGION)
+    s3.create_bucket(Bucket="acme-media", CreateBucketConfiguration={"LocationConstraint": REGION})
+    s3.put_object(Bucket="acme-media", Key="tmp/fresh.png", Body=b"x")
+    result = CliRunner().invoke(cli, ["invoke", "tmp-images", "--config", CONFIG])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["status"] == "finished" and report["kept"] == {"too-young": 1}
+    assert '"message":"purge report"' in result.stderr
+
+
+@mock_aws
+def test_a_failing_function_answers_like_lambda_and_exits_1() -> None:
+    result = CliRunner().invoke(cli, ["invoke", "tmp-images", "--config", CONFIG])  # no bucket
+    assert result.exit_code == 1
+    payload = json.loads(result.stdout)
+    assert payload["errorType"] == "PurgeFailed"
+    assert "NoSuchBucket" in payload["errorMessage"]
+    assert "Traceback" in result.stderr  # the function's logs, as CloudWatch would hold them
+    assert (
+        result.stderr.rstrip()
+        .splitlines()[-1]
+        .startswith("Error: acme-ops-purge-tmp-images failed: PurgeFailed:")
+    )
+
+
+def test_event_prints_a_scheduled_event_for_the_job() -> None:
+    result = CliRunner().invoke(
+        cli, ["event", "tmp-images", "--config", CONFIG, "--region", REGION]
+    )
+    event = json.loads(result.stdout)
+    assert event["detail-type"] == "Scheduled Event" and event["region"] == REGION
+
+
+def test_unknown_name_lists_what_is_known() -> None:
+    result = CliRunner().invoke(cli, ["invoke", "nope", "--config", CONFIG])
+    assert result.exit_code == 2
+    assert "'nope' is not in the config (known: purge/tmp-images" in result.stderr
