@@ -4,14 +4,11 @@
 from __future__ import annotations
 
 import json
-import socket
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import boto3
 import pytest
 from click.testing import CliRunner
-from moto.server import ThreadedMotoServer
 
 from ops.cli import cli
 
@@ -31,23 +28,6 @@ exclude = ["tmp/keep/*"]
 """
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@pytest.fixture
-def endpoint() -> Iterator[str]:
-    port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.stop()
-
-
 def age(bucket: str, keys: list[str], by: timedelta) -> None:
     """Backdate objects in the server's store (it runs in this process), instead of waiting."""
     from moto.core import DEFAULT_ACCOUNT_ID
@@ -59,9 +39,9 @@ def age(bucket: str, keys: list[str], by: timedelta) -> None:
 
 
 def test_ops_invoke_purges_through_the_endpoint_and_prints_the_report(
-    endpoint, write_config
+    moto_endpoint, write_config
 ) -> None:
-    s3 = boto3.client("s3", endpoint_url=endpoint, region_name="eu-west-1")
+    s3 = boto3.client("s3", endpoint_url=moto_endpoint, region_name="eu-west-1")
     s3.create_bucket(
         Bucket="acme-media", CreateBucketConfiguration={"LocationConstraint": "eu-west-1"}
     )
@@ -70,7 +50,7 @@ def test_ops_invoke_purges_through_the_endpoint_and_prints_the_report(
         s3.put_object(Bucket="acme-media", Key=key, Body=b"x")
     age("acme-media", old, timedelta(hours=2))
     path = write_config(CONFIG)
-    args = ["invoke", "tmp-images", "--config", str(path), "--endpoint-url", endpoint]
+    args = ["invoke", "tmp-images", "--config", str(path), "--endpoint-url", moto_endpoint]
     result = CliRunner().invoke(cli, [*args, "--region", "eu-west-1"])
     assert result.exit_code == 0, result.stderr
     report = json.loads(result.stdout)

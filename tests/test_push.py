@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -141,91 +140,77 @@ def test_wait_gives_up_with_the_timeout_exit_code() -> None:
     assert caught.value.exit_code == EXIT_TIMEOUT
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.mark.e2e
 def test_push_then_the_deployer_run_locally_then_wait_sees_the_alias_moved(
-    tmp_path: Path, write_config
+    tmp_path: Path, write_config, moto_endpoint: str
 ) -> None:
-    from moto.server import ThreadedMotoServer
+    url = moto_endpoint
+    lam = boto3.client("lambda", region_name=PRIMARY, endpoint_url=url)
+    s3 = boto3.client("s3", region_name=PRIMARY, endpoint_url=url)
+    iam = boto3.client("iam", region_name=PRIMARY, endpoint_url=url)
+    s3.create_bucket(
+        Bucket="acme-functions-eu-west-1",
+        CreateBucketConfiguration={"LocationConstraint": PRIMARY},
+    )
+    s3.put_bucket_versioning(
+        Bucket="acme-functions-eu-west-1", VersioningConfiguration={"Status": "Enabled"}
+    )
+    role = iam.create_role(RoleName="fn", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    lam.create_function(
+        FunctionName="api",
+        Runtime="python3.13",
+        Role=role,
+        Handler="app.handler",
+        Code={"ZipFile": code("v0")},
+    )
+    lam.create_alias(
+        FunctionName="api",
+        Name="dev",
+        FunctionVersion=lam.publish_version(FunctionName="api")["Version"],
+    )
 
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=_free_port())
-    server.start()
-    try:
-        host, port = server.get_host_and_port()
-        url = f"http://{host}:{port}"
-        lam = boto3.client("lambda", region_name=PRIMARY, endpoint_url=url)
-        s3 = boto3.client("s3", region_name=PRIMARY, endpoint_url=url)
-        iam = boto3.client("iam", region_name=PRIMARY, endpoint_url=url)
-        s3.create_bucket(
-            Bucket="acme-functions-eu-west-1",
-            CreateBucketConfiguration={"LocationConstraint": PRIMARY},
-        )
-        s3.put_bucket_versioning(
-            Bucket="acme-functions-eu-west-1", VersioningConfiguration={"Status": "Enabled"}
-        )
-        role = iam.create_role(RoleName="fn", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
-        lam.create_function(
-            FunctionName="api",
-            Runtime="python3.13",
-            Role=role,
-            Handler="app.handler",
-            Code={"ZipFile": code("v0")},
-        )
-        lam.create_alias(
-            FunctionName="api",
-            Name="dev",
-            FunctionVersion=lam.publish_version(FunctionName="api")["Version"],
-        )
-
-        config = write_config(SINGLE_REGION)
-        (tmp_path / "src").mkdir()
-        (tmp_path / "src" / "app.py").write_text("def handler(e, c):\n    return 'v1'\n")
-        event = tmp_path / "event.json"
-        ops = [sys.executable, "-m", "ops.cli"]
-        common = ["--config", str(config), "--endpoint-url", url, "--region", PRIMARY]
-        push = subprocess.Popen(
-            [
-                *ops,
-                "push",
-                "api",
-                "--stage",
-                "dev",
-                "--dir",
-                str(tmp_path / "src"),
-                "--event",
-                str(event),
-                "--wait",
-                "--timeout",
-                "90",
-                *common,
-            ],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-        )
-        for _ in range(300):  # the event file is written right after the upload
-            if push.poll() is not None or (event.exists() and event.read_text().endswith("}")):
-                break
-            time.sleep(0.1)
-        invoke = subprocess.run(
-            [*ops, "invoke", "deployer", "--event", str(event), *common],
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
-        assert invoke.returncode == 0, invoke.stderr
-        assert json.loads(invoke.stdout)["deployed"] == 1
-        out, err = push.communicate(timeout=120)
-        assert push.returncode == 0, err.decode()
-        result = json.loads(out)
-        assert result["regions"] == {PRIMARY: {"status": "deployed", "detail": "dev -> version 2"}}
-        assert b"eu-west-1: deployed" in err
-        assert lam.get_alias(FunctionName="api", Name="dev")["FunctionVersion"] == "2"
-        sha = lam.get_function(FunctionName="api", Qualifier="2")["Configuration"]["CodeSha256"]
-        assert sha == result["code_sha256"]
-    finally:
-        server.stop()
+    config = write_config(SINGLE_REGION)
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "app.py").write_text("def handler(e, c):\n    return 'v1'\n")
+    event = tmp_path / "event.json"
+    ops = [sys.executable, "-m", "ops.cli"]
+    common = ["--config", str(config), "--endpoint-url", url, "--region", PRIMARY]
+    push = subprocess.Popen(
+        [
+            *ops,
+            "push",
+            "api",
+            "--stage",
+            "dev",
+            "--dir",
+            str(tmp_path / "src"),
+            "--event",
+            str(event),
+            "--wait",
+            "--timeout",
+            "90",
+            *common,
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    for _ in range(300):  # the event file is written right after the upload
+        if push.poll() is not None or (event.exists() and event.read_text().endswith("}")):
+            break
+        time.sleep(0.1)
+    invoke = subprocess.run(
+        [*ops, "invoke", "deployer", "--event", str(event), *common],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert invoke.returncode == 0, invoke.stderr
+    assert json.loads(invoke.stdout)["deployed"] == 1
+    out, err = push.communicate(timeout=120)
+    assert push.returncode == 0, err.decode()
+    result = json.loads(out)
+    assert result["regions"] == {PRIMARY: {"status": "deployed", "detail": "dev -> version 2"}}
+    assert b"eu-west-1: deployed" in err
+    assert lam.get_alias(FunctionName="api", Name="dev")["FunctionVersion"] == "2"
+    sha = lam.get_function(FunctionName="api", Qualifier="2")["Configuration"]["CodeSha256"]
+    assert sha == result["code_sha256"]

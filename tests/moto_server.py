@@ -1,0 +1,33 @@
+"""A moto server on 127.0.0.1, for tests and benches that reach AWS over HTTP (the CLI with
+`--endpoint-url`, a subprocess): the one place that starts, waits for and stops one.
+
+Benches use it too (through bench/_moto.py), so it imports nothing else from tests/.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from moto.server import ThreadedMotoServer
+
+
+@contextmanager
+def moto_server(*, quiet: bool = False) -> Iterator[str]:
+    """Start moto on a free port of 127.0.0.1, yield its URL once it accepts requests, stop it.
+
+    The server runs in this process, so tests can reach into moto's backends (to backdate an
+    object, say); it shares their state with any `mock_aws` in the same process. `quiet` drops
+    werkzeug's line per request, which costs a bench time and drowns its output.
+    """
+    if quiet:
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    # Port 0: the OS picks a free port when the server binds, so nothing can take it in between.
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()  # returns once the server is bound and about to serve
+    try:
+        host, port = server.get_host_and_port()
+        yield f"http://{host}:{port}"
+    finally:
+        server.stop()
