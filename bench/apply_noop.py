@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import http.client
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -23,9 +22,11 @@ from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from moto.server import ThreadedMotoServer
-
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # run as `python bench/apply_noop.py`: tests/ is not on the path
+
+from tests.moto_server import moto_server  # noqa: E402
+
 REGION = "eu-west-1"
 STACK = "bench-noop"
 CONFIG = f"""
@@ -50,12 +51,6 @@ prefix = "old/"
 older_than = "7d"
 """
 READS = ("Describe", "Get", "List", "Head", "Validate")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class Counting(BaseHTTPRequestHandler):
@@ -145,10 +140,15 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=5)
     runs = parser.parse_args().runs
-    moto_port = free_port()
-    moto = ThreadedMotoServer(ip_address="127.0.0.1", port=moto_port, verbose=False)
-    moto.start()
-    Counting.upstream = ("127.0.0.1", moto_port)
+    with moto_server() as moto_url:
+        results = measure(moto_url, runs)
+    report(results, runs)
+
+
+def measure(moto_url: str, runs: int) -> dict[str, list[tuple[float, int, list[str], str]]]:
+    """Both contenders, `runs` times each, through the counting proxy in front of moto."""
+    upstream = urllib.parse.urlsplit(moto_url)
+    Counting.upstream = (str(upstream.hostname), int(upstream.port or 80))
     proxy = ThreadingHTTPServer(("127.0.0.1", 0), Counting)
     threading.Thread(target=proxy.serve_forever, daemon=True).start()
     endpoint = f"http://127.0.0.1:{proxy.server_address[1]}"
@@ -176,8 +176,7 @@ def main() -> None:
             results["ops apply --yes"].append(run(ops_apply, env))
             results["aws cloudformation deploy"].append(run(aws, env))
     proxy.shutdown()
-    moto.stop()
-    report(results, runs)
+    return results
 
 
 def report(results: dict[str, list[tuple[float, int, list[str], str]]], runs: int) -> None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -21,11 +20,11 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import boto3
-from moto.server import ThreadedMotoServer
 
 from functions.responders.alarm import parse_event
 from functions.responders.markers import MarkerStore
 from functions.responders.respond import Deps, respond
+from tests.moto_server import moto_server
 
 REGION, N, CEILING = "eu-west-1", 5, 1000
 ALARM = "acme-ops-responder-users-read-capacity"
@@ -33,12 +32,6 @@ JOB = {"name": "users-read-capacity", "action": "dynamodb-scale", "table": "user
        "capacity": "read", "factor": 1.5, "ceiling": CEILING, "floor": 1, "direction": "up",
        "lower_on_ok": False, "dry_run": False, "alarm_name": ALARM, "alarms": None,
        "cooldown": None, "webhook_secret": None}  # fmt: skip
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def setup(endpoint: str, table: str) -> dict[str, object]:
@@ -129,22 +122,13 @@ def run_cli(endpoint: str) -> tuple[int, int, int, float]:
 
 
 def main() -> None:
-    import logging
-
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # the server's request log
     os.environ.setdefault("AWS_ACCESS_KEY_ID", "bench")
     os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "bench")
-    port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port)
-    server.start()
-    try:
-        endpoint = f"http://127.0.0.1:{port}"
+    with moto_server(quiet=True) as endpoint:
         rows = [
             ("ops responder", *run_responder(endpoint)),
             ("aws CLI runbook", *run_cli(endpoint)),
         ]
-    finally:
-        server.stop()
     print(f"{N} ALARM state changes, each delivered twice; start 100 RCU, x1.5, ceiling {CEILING}")
     print(f"{'':18}{'RCU after':>10}{'changes':>9}{'API calls':>11}{'seconds':>9}")
     for name, rcu, changes, calls, secs in rows:
