@@ -1,5 +1,6 @@
 """Pieces every family's template builder uses: a function with its log group, least-privilege
-role, failure destination and Errors alarm; schedules; invoke permissions; partition-aware ARNs.
+role, failure destination and Errors alarm; schedules and rules; invoke permissions; IAM
+statements; partition-aware ARNs.
 
 Builders return what they add (`add_function(...) -> FunctionResources`) so callers pass the
 objects on to `Ref`/`GetAtt`. Nothing here talks to AWS.
@@ -16,6 +17,7 @@ import awacs.awslambda
 import awacs.logs
 import awacs.sqs
 from awacs.aws import (
+    Action,
     Allow,
     ArnEquals,
     Condition,
@@ -59,6 +61,29 @@ def arn(service: str, resource: str, *, region: bool = True, account: bool = Tru
 def s3_arn(resource: str) -> Sub:
     """`arn:${AWS::Partition}:s3:::RESOURCE` (S3 ARNs carry neither region nor account)."""
     return arn("s3", resource, region=False, account=False)
+
+
+def secret_arn(secret: str) -> Any:
+    """A secret's ARN; a name gets `-??????` for the random suffix Secrets Manager appends."""
+    return secret if secret.startswith("arn:") else arn("secretsmanager", f"secret:{secret}-??????")
+
+
+def allow(
+    sid: str | None,
+    actions: Sequence[Action],
+    resources: Sequence[Any],
+    condition: Condition | None = None,
+) -> Statement:
+    """An identity-policy statement: allow `actions` on exactly `resources` (under `condition`).
+
+    A `"*"` resource only where the API has no resource-level permissions, and the caller says
+    which API in a comment.
+    """
+    named = {"Sid": sid} if sid else {}
+    conditioned = {"Condition": condition} if condition is not None else {}
+    return Statement(
+        **named, Effect=Allow, Action=list(actions), Resource=list(resources), **conditioned
+    )
 
 
 @dataclass(frozen=True)
@@ -193,19 +218,47 @@ def add_schedule(
     Scheduler schedule (rules only know UTC). Neither retries: the next run is already due."""
     if timezone:
         return _scheduler_schedule(ctx, fn, expression, max_event_age, timezone)
+    return add_rule(
+        ctx,
+        fn,
+        "Schedule",
+        description=f"Runs {fn.name} on {expression}",
+        schedule=expression,
+        retries=0,
+        max_event_age=max_event_age,
+    )
+
+
+def add_rule(
+    ctx: RenderContext,
+    fn: FunctionResources,
+    suffix: str,
+    *,
+    description: str,
+    schedule: str | None = None,
+    pattern: Mapping[str, Any] | None = None,
+    retries: int,
+    max_event_age: int,
+) -> events.Rule:
+    """An EventBridge rule (a `schedule` or an event `pattern`) that invokes `fn`: the rule
+    `<prefix><suffix>`, its invoke permission, and undeliverable events to the stack's DLQ."""
+    assert (schedule is None) != (pattern is None), "a rule has a schedule or a pattern"
+    trigger: dict[str, Any] = (
+        {"ScheduleExpression": schedule} if schedule is not None else {"EventPattern": pattern}
+    )
     queue = ctx.dead_letter_queue()
     rule = ctx.template.add_resource(
         events.Rule(
-            f"{fn.prefix}Schedule",
-            Description=f"Runs {fn.name} on {expression}",
-            ScheduleExpression=expression,
+            f"{fn.prefix}{suffix}",
+            Description=description,
+            **trigger,
             State="ENABLED",
             Targets=[
                 events.Target(
                     Id="function",
                     Arn=fn.arn,
                     RetryPolicy=events.RetryPolicy(
-                        MaximumRetryAttempts=0, MaximumEventAgeInSeconds=max_event_age
+                        MaximumRetryAttempts=retries, MaximumEventAgeInSeconds=max_event_age
                     ),
                     DeadLetterConfig=events.DeadLetterConfig(Arn=GetAtt(queue, "Arn")),
                 )
@@ -213,7 +266,7 @@ def add_schedule(
         )
     )
     ctx.allow_dead_letters_from(GetAtt(rule, "Arn"))
-    allow_invoke(ctx, fn, "events.amazonaws.com", GetAtt(rule, "Arn"), "Schedule")
+    allow_invoke(ctx, fn, "events.amazonaws.com", GetAtt(rule, "Arn"), suffix)
     return rule
 
 
@@ -227,11 +280,9 @@ def _scheduler_schedule(
             AssumeRolePolicyDocument=_trust("scheduler.amazonaws.com", source_account=True),
             Policies=[
                 _policy(
-                    Statement(
-                        Effect=Allow, Action=[awacs.awslambda.InvokeFunction], Resource=[fn.arn]
-                    ),
+                    allow(None, [awacs.awslambda.InvokeFunction], [fn.arn]),
                     # Scheduler sends undeliverable events to the DLQ with this role.
-                    Statement(Effect=Allow, Action=[awacs.sqs.SendMessage], Resource=[queue_arn]),
+                    allow(None, [awacs.sqs.SendMessage], [queue_arn]),
                 )
             ],
             Tags=ctx.tags(),
@@ -283,18 +334,12 @@ def _role(
     ctx: RenderContext, prefix: str, log_group: logs.LogGroup, statements: Sequence[Statement]
 ) -> iam.Role:
     base = [
-        Statement(
-            Sid="OwnLogGroup",
-            Effect=Allow,
-            Action=[awacs.logs.CreateLogStream, awacs.logs.PutLogEvents],
-            Resource=[GetAtt(log_group, "Arn")],
+        allow(
+            "OwnLogGroup",
+            [awacs.logs.CreateLogStream, awacs.logs.PutLogEvents],
+            [GetAtt(log_group, "Arn")],
         ),
-        Statement(
-            Sid="DeadLetters",
-            Effect=Allow,
-            Action=[awacs.sqs.SendMessage],
-            Resource=[GetAtt(ctx.dead_letter_queue(), "Arn")],
-        ),
+        allow("DeadLetters", [awacs.sqs.SendMessage], [GetAtt(ctx.dead_letter_queue(), "Arn")]),
     ]
     return iam.Role(
         f"{prefix}Role",

@@ -35,6 +35,7 @@ from templates.common import (
     FunctionSpec,
     RenderContext,
     add_function,
+    allow,
     arn,
     s3_arn,
 )
@@ -108,43 +109,25 @@ def deployer_statements(deployer: Deployer, bucket: str, own: str) -> list[State
     """Update code, publish, move aliases only on allow-listed functions; read only uploads."""
     names = [*deployer.functions, own]
     functions = [arn("lambda", f"function:{n}{q}") for n in names for q in ("", ":*")]
+    deploying = [
+        awacs.awslambda.GetFunction,
+        awacs.awslambda.UpdateFunctionCode,
+        awacs.awslambda.PublishVersion,
+        awacs.awslambda.GetAlias,
+        awacs.awslambda.UpdateAlias,
+        awacs.awslambda.CreateAlias,  # the first deploy to a stage creates its alias
+    ]
+    uploads = s3_arn(f"{bucket}/{deployer.prefix}*")
+    reports = s3_arn(f"{bucket}/{deployer.report_prefix}*")
     statements = [
-        Statement(
-            Sid="DeployAllowListedFunctions",
-            Effect=Allow,
-            Action=[
-                awacs.awslambda.GetFunction,
-                awacs.awslambda.UpdateFunctionCode,
-                awacs.awslambda.PublishVersion,
-                awacs.awslambda.GetAlias,
-                awacs.awslambda.UpdateAlias,
-                awacs.awslambda.CreateAlias,  # the first deploy to a stage creates its alias
-            ],
-            Resource=functions,
-        ),
-        Statement(
-            Sid="ReadUploads",  # UpdateFunctionCode reads the object with the caller's rights
-            Effect=Allow,
-            Action=[awacs.s3.GetObject, awacs.s3.GetObjectVersion],
-            Resource=[s3_arn(f"{bucket}/{deployer.prefix}*")],
-        ),
-        Statement(
-            Sid="WriteReports",
-            Effect=Allow,
-            Action=[awacs.s3.PutObject],
-            Resource=[s3_arn(f"{bucket}/{deployer.report_prefix}*")],
-        ),
+        allow("DeployAllowListedFunctions", deploying, functions),
+        # UpdateFunctionCode reads the object with the caller's rights.
+        allow("ReadUploads", [awacs.s3.GetObject, awacs.s3.GetObjectVersion], [uploads]),
+        allow("WriteReports", [awacs.s3.PutObject], [reports]),
     ]
     if deployer.smoke_test:
         versions = [arn("lambda", f"function:{n}:*") for n in deployer.functions]
-        statements.append(
-            Statement(
-                Sid="SmokeTestNewVersions",
-                Effect=Allow,
-                Action=[awacs.awslambda.InvokeFunction],
-                Resource=versions,
-            )
-        )
+        statements.append(allow("SmokeTestNewVersions", [awacs.awslambda.InvokeFunction], versions))
     return statements
 
 
@@ -305,29 +288,20 @@ def replication_role(ctx: RenderContext, deployer: Deployer) -> iam.Role:
     """Exactly what S3 needs to replicate the uploads: read them here, replicate them there."""
     source = deployer.bucket
     replicas = [s3_arn(f"{b}/{deployer.prefix}*") for _, b in sorted(deployer.replicas.items())]
+    reading = [
+        awacs.s3.GetObjectVersionForReplication,
+        awacs.s3.GetObjectVersionAcl,
+        awacs.s3.GetObjectVersionTagging,
+    ]
+    replicating = [awacs.s3.ReplicateObject, awacs.s3.ReplicateDelete, awacs.s3.ReplicateTags]
     statements = [
-        Statement(
-            Sid="SourceBucket",
-            Effect=Allow,
-            Action=[awacs.s3.GetReplicationConfiguration, awacs.s3.ListBucket],
-            Resource=[s3_arn(source)],
+        allow(
+            "SourceBucket",
+            [awacs.s3.GetReplicationConfiguration, awacs.s3.ListBucket],
+            [s3_arn(source)],
         ),
-        Statement(
-            Sid="SourceObjects",
-            Effect=Allow,
-            Action=[
-                awacs.s3.GetObjectVersionForReplication,
-                awacs.s3.GetObjectVersionAcl,
-                awacs.s3.GetObjectVersionTagging,
-            ],
-            Resource=[s3_arn(f"{source}/{deployer.prefix}*")],
-        ),
-        Statement(
-            Sid="ReplicaObjects",
-            Effect=Allow,
-            Action=[awacs.s3.ReplicateObject, awacs.s3.ReplicateDelete, awacs.s3.ReplicateTags],
-            Resource=replicas,
-        ),
+        allow("SourceObjects", reading, [s3_arn(f"{source}/{deployer.prefix}*")]),
+        allow("ReplicaObjects", replicating, replicas),
     ]
     trust = PolicyDocument(
         Version=POLICY_VERSION,

@@ -18,7 +18,7 @@ from typing import Any
 import awacs.dynamodb
 import awacs.secretsmanager
 import awacs.sns
-from awacs.aws import Allow, Statement
+from awacs.aws import Statement
 from troposphere import AWSObject, GetAtt, Ref, Sub, cloudwatch, dynamodb, logs
 
 from ops.models.log_processor import (
@@ -34,9 +34,11 @@ from templates.common import (
     FunctionSpec,
     RenderContext,
     add_function,
+    allow,
     allow_invoke,
     arn,
     job_settings,
+    secret_arn,
 )
 
 HANDLER = "functions.logs.handler.handler"
@@ -174,33 +176,16 @@ def _statements(item: FunctionProcessor, table: AWSObject | None) -> list[Statem
     if not isinstance(item, PatternAlert):
         return []  # REPORT metrics go out as EMF lines in its own log group: nothing more
     assert table is not None
-    statements = [
-        Statement(
-            Sid="RateLimit",
-            Effect=Allow,
-            Action=[awacs.dynamodb.UpdateItem, awacs.dynamodb.GetItem],
-            Resource=[GetAtt(table, "Arn")],
-        )
-    ]
+    rate = allow(
+        "RateLimit", [awacs.dynamodb.UpdateItem, awacs.dynamodb.GetItem], [GetAtt(table, "Arn")]
+    )
+    statements = [rate]
     if item.topic:
-        statements.append(
-            Statement(Sid="Alerts", Effect=Allow, Action=[awacs.sns.Publish], Resource=[item.topic])
-        )
+        statements.append(allow("Alerts", [awacs.sns.Publish], [item.topic]))
     if item.webhook_secret:
-        statements.append(
-            Statement(
-                Sid="WebhookUrl",
-                Effect=Allow,
-                Action=[awacs.secretsmanager.GetSecretValue],
-                Resource=[secret_arn(item.webhook_secret)],
-            )
-        )
+        secret = secret_arn(item.webhook_secret)
+        statements.append(allow("WebhookUrl", [awacs.secretsmanager.GetSecretValue], [secret]))
     return statements
-
-
-def secret_arn(secret: str) -> Any:
-    """A secret's ARN; a name gets `-??????` for the random suffix Secrets Manager appends."""
-    return secret if secret.startswith("arn:") else arn("secretsmanager", f"secret:{secret}-??????")
 
 
 def add_metric_filters(ctx: RenderContext, item: MetricFilter) -> None:

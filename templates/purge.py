@@ -9,7 +9,7 @@ import awacs.ec2
 import awacs.logs
 import awacs.s3
 import awacs.tag
-from awacs.aws import Allow, Condition, Statement, StringEquals, StringLike
+from awacs.aws import Condition, Statement, StringEquals, StringLike
 
 from ops.models.purge import (
     EbsSnapshotsPurge,
@@ -26,6 +26,7 @@ from templates.common import (
     RenderContext,
     add_function,
     add_schedule,
+    allow,
     arn,
     job_settings,
     s3_arn,
@@ -73,14 +74,8 @@ def continuation_statements(ctx: RenderContext, job: PurgeJob) -> list[Statement
     if job.on_timeout != "continue":
         return []
     name = function_name(ctx.config.stack.name, "purge", job.name)
-    return [
-        Statement(
-            Sid="HandOnToItself",
-            Effect=Allow,
-            Action=[awacs.awslambda.InvokeFunction],
-            Resource=[arn("lambda", f"function:{name}")],
-        )
-    ]
+    itself = arn("lambda", f"function:{name}")
+    return [allow("HandOnToItself", [awacs.awslambda.InvokeFunction], [itself])]
 
 
 def s3_statements(job: PurgeJob) -> list[Statement]:
@@ -88,24 +83,17 @@ def s3_statements(job: PurgeJob) -> list[Statement]:
     bucket = s3_arn(job.bucket)
     under_prefix = Condition(StringLike("s3:prefix", [f"{job.prefix}*"]))
     return [
-        Statement(
-            Sid="ListUnderPrefix",
-            Effect=Allow,
-            Action=[awacs.s3.ListBucket, awacs.s3.ListBucketVersions],
-            Resource=[bucket],
-            Condition=under_prefix,
+        allow(
+            "ListUnderPrefix",
+            [awacs.s3.ListBucket, awacs.s3.ListBucketVersions],
+            [bucket],
+            under_prefix,
         ),
-        Statement(
-            Sid="ReadVersioning",
-            Effect=Allow,
-            Action=[awacs.s3.GetBucketVersioning],
-            Resource=[bucket],
-        ),
-        Statement(
-            Sid="DeleteUnderPrefix",
-            Effect=Allow,
-            Action=[awacs.s3.DeleteObject, awacs.s3.DeleteObjectVersion],
-            Resource=[s3_arn(f"{job.bucket}/{job.prefix}*")],
+        allow("ReadVersioning", [awacs.s3.GetBucketVersioning], [bucket]),
+        allow(
+            "DeleteUnderPrefix",
+            [awacs.s3.DeleteObject, awacs.s3.DeleteObjectVersion],
+            [s3_arn(f"{job.bucket}/{job.prefix}*")],
         ),
     ]
 
@@ -116,30 +104,20 @@ def lambda_versions_statements(job: PurgeJob) -> list[Statement]:
     # GetResources (Resource Groups Tagging API), ListFunctions and ListEventSourceMappings have
     # no resource-level permissions: IAM accepts only "*" for them.
     finding = [awacs.tag.GetResources] if job.tags else [awacs.awslambda.ListFunctions]
+    reading = [
+        awacs.awslambda.ListVersionsByFunction,
+        awacs.awslambda.ListAliases,
+        awacs.awslambda.ListProvisionedConcurrencyConfigs,
+    ]
     return [
-        Statement(
-            Sid="FindFunctions",
-            Effect=Allow,
-            Action=[*finding, awacs.awslambda.ListEventSourceMappings],
-            Resource=["*"],
-        ),
-        Statement(
-            Sid="ReadVersionsAndUsers",
-            Effect=Allow,
-            Action=[
-                awacs.awslambda.ListVersionsByFunction,
-                awacs.awslambda.ListAliases,
-                awacs.awslambda.ListProvisionedConcurrencyConfigs,
-            ],
-            Resource=[functions],
-        ),
+        allow("FindFunctions", [*finding, awacs.awslambda.ListEventSourceMappings], ["*"]),
+        allow("ReadVersionsAndUsers", reading, [functions]),
         # Qualified ARNs only (function:NAME:VERSION): the role can delete a version, never a
         # whole function (an unqualified DeleteFunction does not match this pattern).
-        Statement(
-            Sid="DeleteVersions",
-            Effect=Allow,
-            Action=[awacs.awslambda.DeleteFunction],
-            Resource=[arn("lambda", f"function:{job.function_prefix}*:*")],
+        allow(
+            "DeleteVersions",
+            [awacs.awslambda.DeleteFunction],
+            [arn("lambda", f"function:{job.function_prefix}*:*")],
         ),
     ]
 
@@ -149,19 +127,17 @@ def ebs_snapshots_statements(job: PurgeJob) -> list[Statement]:
     tagged = {f"aws:ResourceTag/{key}": value for key, value in sorted(job.tags.items())}
     return [
         # DescribeSnapshots and DescribeImages have no resource-level permissions ("*" only).
-        Statement(
-            Sid="ListSnapshotsAndImages",
-            Effect=Allow,
-            Action=[awacs.ec2.DescribeSnapshots, awacs.ec2.DescribeImages],
-            Resource=["*"],
+        allow(
+            "ListSnapshotsAndImages",
+            [awacs.ec2.DescribeSnapshots, awacs.ec2.DescribeImages],
+            ["*"],
         ),
         # EC2 evaluates aws:ResourceTag on DeleteSnapshot: only snapshots carrying the job's tags.
-        Statement(
-            Sid="DeleteTaggedSnapshots",
-            Effect=Allow,
-            Action=[awacs.ec2.DeleteSnapshot],
-            Resource=[arn("ec2", "snapshot/*", account=False)],
-            Condition=Condition(StringEquals(tagged)),
+        allow(
+            "DeleteTaggedSnapshots",
+            [awacs.ec2.DeleteSnapshot],
+            [arn("ec2", "snapshot/*", account=False)],
+            Condition(StringEquals(tagged)),
         ),
     ]
 
@@ -170,18 +146,12 @@ def log_streams_statements(job: PurgeJob) -> list[Statement]:
     assert isinstance(job, LogStreamsPurge)
     return [
         # DescribeLogGroups has no resource-level permissions ("*" only).
-        Statement(
-            Sid="ListLogGroups",
-            Effect=Allow,
-            Action=[awacs.logs.DescribeLogGroups],
-            Resource=["*"],
-        ),
+        allow("ListLogGroups", [awacs.logs.DescribeLogGroups], ["*"]),
         # log-group:PREFIX* also matches the groups' streams (log-group:NAME:log-stream:STREAM).
-        Statement(
-            Sid="PurgeStreamsUnderPrefix",
-            Effect=Allow,
-            Action=[awacs.logs.DescribeLogStreams, awacs.logs.DeleteLogStream],
-            Resource=[arn("logs", f"log-group:{job.log_group_prefix}*")],
+        allow(
+            "PurgeStreamsUnderPrefix",
+            [awacs.logs.DescribeLogStreams, awacs.logs.DeleteLogStream],
+            [arn("logs", f"log-group:{job.log_group_prefix}*")],
         ),
     ]
 

@@ -51,9 +51,12 @@ from templates.common import (
     FunctionSpec,
     RenderContext,
     add_function,
+    add_rule,
+    allow,
     allow_invoke,
     arn,
     job_settings,
+    secret_arn,
 )
 
 HANDLER = "functions.responders.handler.handler"
@@ -188,32 +191,19 @@ def _topic(ctx: RenderContext, fn: FunctionResources, item: Responder) -> sns.To
 def _rule(ctx: RenderContext, fn: FunctionResources, names: tuple[str, ...]) -> events.Rule:
     """Existing alarms' state changes, by exact name or name prefix."""
     matchers: list[object] = [{"prefix": n[:-1]} if n.endswith("*") else n for n in names]
-    queue = GetAtt(ctx.dead_letter_queue(), "Arn")
-    rule = ctx.template.add_resource(
-        events.Rule(
-            f"{fn.prefix}Rule",
-            Description=f"Alarm state changes for {fn.name}",
-            EventPattern={
-                "source": ["aws.cloudwatch"],
-                "detail-type": ["CloudWatch Alarm State Change"],
-                "detail": {"alarmName": matchers, "state": {"value": ["ALARM", "OK"]}},
-            },
-            State="ENABLED",
-            Targets=[
-                events.Target(
-                    Id="function",
-                    Arn=fn.arn,
-                    RetryPolicy=events.RetryPolicy(
-                        MaximumRetryAttempts=2, MaximumEventAgeInSeconds=MAX_EVENT_AGE
-                    ),
-                    DeadLetterConfig=events.DeadLetterConfig(Arn=queue),
-                )
-            ],
-        )
+    return add_rule(
+        ctx,
+        fn,
+        "Rule",
+        description=f"Alarm state changes for {fn.name}",
+        pattern={
+            "source": ["aws.cloudwatch"],
+            "detail-type": ["CloudWatch Alarm State Change"],
+            "detail": {"alarmName": matchers, "state": {"value": ["ALARM", "OK"]}},
+        },
+        retries=2,
+        max_event_age=MAX_EVENT_AGE,
     )
-    ctx.allow_dead_letters_from(GetAtt(rule, "Arn"))
-    allow_invoke(ctx, fn, "events.amazonaws.com", GetAtt(rule, "Arn"), "Rule")
-    return rule
 
 
 def _marker_table(ctx: RenderContext) -> dynamodb.Table:
@@ -277,80 +267,50 @@ def _topic_key(ctx: RenderContext) -> kms.Key:
 
 def _statements(item: Responder, markers: dynamodb.Table, name: str) -> list[Statement]:
     patterns = item.alarms if item.alarms is not None else (name,)
+    marking = [
+        awacs.dynamodb.PutItem,
+        awacs.dynamodb.UpdateItem,
+        awacs.dynamodb.DeleteItem,
+        awacs.dynamodb.GetItem,
+    ]
     found = [
-        Statement(
-            Sid="StillInAlarm",
-            Effect=Allow,
-            Action=[awacs.cloudwatch.DescribeAlarms],
-            Resource=[arn("cloudwatch", f"alarm:{p}") for p in patterns],
+        allow(
+            "StillInAlarm",
+            [awacs.cloudwatch.DescribeAlarms],
+            [arn("cloudwatch", f"alarm:{p}") for p in patterns],
         ),
-        Statement(
-            Sid="Markers",
-            Effect=Allow,
-            Action=[
-                awacs.dynamodb.PutItem,
-                awacs.dynamodb.UpdateItem,
-                awacs.dynamodb.DeleteItem,
-                awacs.dynamodb.GetItem,
-            ],
-            Resource=[GetAtt(markers, "Arn")],
-        ),
+        allow("Markers", marking, [GetAtt(markers, "Arn")]),
         *ACTION_STATEMENTS.get(item.action, lambda _: [])(item),
     ]
-    if item.webhook_secret:
-        found.append(
-            Statement(
-                Sid="WebhookSecret",
-                Effect=Allow,
-                Action=[awacs.secretsmanager.GetSecretValue],
-                # Secrets Manager appends a dash and 6 random characters to a secret's ARN.
-                Resource=[arn("secretsmanager", f"secret:{item.webhook_secret}-??????")],
-            )
-        )
+    if item.webhook_secret:  # a name: the model takes no ARN here
+        secret = secret_arn(item.webhook_secret)
+        found.append(allow("WebhookSecret", [awacs.secretsmanager.GetSecretValue], [secret]))
     return found
 
 
 def dynamodb_statements(item: Responder) -> list[Statement]:
     assert isinstance(item, DynamoDBScale)
     return [
-        Statement(
-            Sid="TableCapacity",
-            Effect=Allow,
-            Action=[awacs.dynamodb.DescribeTable, awacs.dynamodb.UpdateTable],
-            Resource=[arn("dynamodb", f"table/{item.table}")],
+        allow(
+            "TableCapacity",
+            [awacs.dynamodb.DescribeTable, awacs.dynamodb.UpdateTable],
+            [arn("dynamodb", f"table/{item.table}")],
         ),
-        Statement(
-            Sid="AutoScalingTargets",
-            Effect=Allow,
-            Action=[awacs.application_autoscaling.DescribeScalableTargets],
-            # DescribeScalableTargets supports no resource-level permissions: "*" is required.
-            Resource=["*"],
-        ),
+        # DescribeScalableTargets supports no resource-level permissions: "*" is required.
+        allow("AutoScalingTargets", [awacs.application_autoscaling.DescribeScalableTargets], ["*"]),
     ]
 
 
 def rds_statements(item: Responder) -> list[Statement]:
     assert isinstance(item, RdsExtendStorage)
-    return [
-        Statement(
-            Sid="InstanceStorage",
-            Effect=Allow,
-            Action=[awacs.rds.DescribeDBInstances, awacs.rds.ModifyDBInstance],
-            Resource=[arn("rds", f"db:{item.db_instance}")],
-        )
-    ]
+    storage = [awacs.rds.DescribeDBInstances, awacs.rds.ModifyDBInstance]
+    return [allow("InstanceStorage", storage, [arn("rds", f"db:{item.db_instance}")])]
 
 
 def lambda_statements(item: Responder) -> list[Statement]:
     assert isinstance(item, LambdaConcurrency)
-    return [
-        Statement(
-            Sid="FunctionConcurrency",
-            Effect=Allow,
-            Action=[awacs.awslambda.GetFunctionConcurrency, awacs.awslambda.PutFunctionConcurrency],
-            Resource=[arn("lambda", f"function:{item.function}")],
-        )
-    ]
+    concurrency = [awacs.awslambda.GetFunctionConcurrency, awacs.awslambda.PutFunctionConcurrency]
+    return [allow("FunctionConcurrency", concurrency, [arn("lambda", f"function:{item.function}")])]
 
 
 # The IAM statements each action needs beyond alarms, markers and the webhook secret.
