@@ -29,6 +29,7 @@ from awacs.aws import (
 from awacs.sts import AssumeRole
 from troposphere import (
     AWSHelperFn,
+    AWSObject,
     GetAtt,
     Ref,
     Sub,
@@ -104,6 +105,7 @@ class RenderContext:
     region: str | None = None  # the region rendered for, where a family needs to know it
     _dlq: sqs.Queue | None = None
     _dlq_senders: list[AWSHelperFn] = field(default_factory=list)
+    _log_group_readers: list[tuple[AWSObject, str]] = field(default_factory=list)
 
     @property
     def artifact_bucket(self) -> str | Sub:
@@ -135,13 +137,33 @@ class RenderContext:
         self.dead_letter_queue()
         self._dlq_senders.append(source_arn)
 
+    def after_log_group(self, resource: AWSObject, name: str) -> None:
+        """Make `resource` wait for the log group called `name` if this stack creates it.
+
+        Resolved in `finish()`: the group may belong to a family whose builder runs later.
+        """
+        self._log_group_readers.append((resource, name))
+
     def tags(self, **extra: str) -> Tags:
         return Tags(**{**self.config.stack.tags, **extra})
 
     def finish(self) -> None:
         """Resources that depend on everything the builders added."""
+        own = self._own_log_groups()
+        for resource, name in self._log_group_readers:
+            if name in own:
+                resource.DependsOn = [*resource.resource.get("DependsOn", []), own[name]]
         if self._dlq is not None and self._dlq_senders:
             self.template.add_resource(_queue_policy(self._dlq, self._dlq_senders))
+
+    def _own_log_groups(self) -> dict[str, str]:
+        """The template's `AWS::Logs::LogGroup`s: name -> logical id."""
+        return {
+            resource.properties["LogGroupName"]: str(logical)
+            for logical, resource in self.template.resources.items()
+            if isinstance(resource, logs.LogGroup)
+            and isinstance(resource.properties.get("LogGroupName"), str)
+        }
 
 
 @dataclass(frozen=True)

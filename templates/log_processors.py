@@ -91,27 +91,17 @@ def _subscribe(
     permission = allow_invoke(
         ctx, fn, PRINCIPAL, arn("logs", f"log-group:{name}:*"), suffix, source_account=True
     )
-    depends = [permission.title]
-    own = stack_log_group(ctx, name)
-    if own is not None:  # a group this stack creates must exist before its filter
-        depends.append(own)
-    ctx.template.add_resource(
+    subscription = ctx.template.add_resource(
         logs.SubscriptionFilter(
             f"{fn.prefix}{suffix}Subscription",
-            DependsOn=depends,
+            DependsOn=[permission.title],
             DestinationArn=fn.arn,
             FilterPattern=item.filter_pattern,
             LogGroupName=name,
         )
     )
-
-
-def stack_log_group(ctx: RenderContext, name: str) -> str | None:
-    """The logical id of the template's `AWS::Logs::LogGroup` called `name`, if there is one."""
-    for logical, resource in ctx.template.resources.items():
-        if isinstance(resource, logs.LogGroup) and resource.properties.get("LogGroupName") == name:
-            return str(logical)
-    return None
+    # A group this stack creates must exist before its filter, whichever family creates it.
+    ctx.after_log_group(subscription, name)
 
 
 def _account_policy(ctx: RenderContext, fn: FunctionResources, item: FunctionProcessor) -> None:

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from ops.config import parse_config
+from ops.config import SECTIONS, parse_config
 from ops.errors import ConfigError
 from ops.render import render
 from tests.conftest import ROOT
@@ -88,6 +88,32 @@ def test_bundled_config_subscribes_after_its_own_log_group_exists() -> None:
     assert fn["ReservedConcurrentExecutions"] == 5
     assert res["LogsLambdaReportsInvokeConfig"]["Properties"]["DestinationConfig"]
     assert "LogsLambdaReportsErrorsAlarm" in res
+
+
+def test_a_group_a_later_family_creates_is_still_waited_for() -> None:
+    # The deployer renders after the log processors, so its log group is not in the template
+    # yet when the subscription is added; the filter must still wait for it.
+    order = [s.key for s in SECTIONS]
+    assert order.index("log_processor") < order.index("deployer")
+    own = "/aws/lambda/acme-ops-deployer-deployer"
+    deployer = {
+        "region": "eu-west-1",
+        "bucket": "acme-functions-eu-west-1",
+        "stages": ["prod"],
+        "functions": ["api"],
+        "writers": ["arn:aws:iam::123456789012:role/ci"],
+    }
+    res = resources({**processors(reports("r", own, "/aws/lambda/api")), "deployer": deployer})
+    assert res["DeployerDeployerLogGroup"]["Properties"]["LogGroupName"] == own
+    sub = res["LogsRAwsLambdaAcmeOpsDeployerDeployerSubscription"]
+    assert sub["Properties"]["LogGroupName"] == own
+    assert sub["DependsOn"] == [
+        "LogsRAwsLambdaAcmeOpsDeployerDeployerPermission",
+        "DeployerDeployerLogGroup",
+    ]
+    # A group the stack does not create is only waited for by its permission.
+    other = res["LogsRAwsLambdaApiSubscription"]
+    assert other["DependsOn"] == ["LogsRAwsLambdaApiPermission"]
 
 
 def test_every_named_group_gets_its_own_filter_and_permission() -> None:
