@@ -17,28 +17,18 @@ request buckets are account-wide) and retried on `RequestLimitExceeded`.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
-from functions.purge import pacing
-from functions.purge.pacing import Clock, Pacer, RealClock, TokenBucket
-from functions.purge.planning import (
-    Deletion,
-    cap,
-    delete_each,
-    guard_for,
-    new_report,
-    parse_time,
-    read_cursor,
-    write_cursor,
-)
+from functions.purge.pacing import Clock, Pacer
+from functions.purge.planning import Deletion, TargetRun, parse_time
 from functions.purge.report import PurgeReport
 from functions.runtime.budget import TimeBudget
 
 TARGET = "ebs-snapshots"
-DEFAULT_RATE = 5.0
-MAX_RATE = 10.0
 GONE = frozenset({"InvalidSnapshot.NotFound"})
 AMI_ID = re.compile(r"\bami-[0-9a-f]{8,17}\b")
 
@@ -67,59 +57,47 @@ def run(
     clock: Clock | None = None,
 ) -> PurgeReport:
     # A continued run lists again: what was deleted is gone, so the state is the cursor.
-    cursor = read_cursor(event, keys=())
-    report = new_report(job, TARGET)
-    clock = clock or RealClock()
-    rate = min(float(job.get("max_rate") or DEFAULT_RATE), MAX_RATE)
-    ec2 = Pacer(
-        ec2_client or pacing.client("ec2"),
-        report.api_calls,
-        TokenBucket(rate, clock=clock),
-        clock,
-        retries=report.retries,
-    )
+    purge = TargetRun.start(job, TARGET, event, cursor_keys=(), clock=clock)
+    report = purge.report
+    ec2 = purge.paced(ec2_client, "ec2")
     tags = dict(job.get("tags") or {})
     if not tags:  # the model requires tags; refuse rather than select every snapshot
         report.stop("failed", "no selection tags in the job: refusing to purge every snapshot")
         return report
     images = own_images(ec2)
     candidates = plan(tagged_snapshots(ec2, tags), images, tags, job, now, report)
-    execute(job, candidates, ec2, budget, report, cursor)
+    execute(purge, candidates, ec2, budget)
     return report
 
 
 def own_images(ec2: Pacer) -> Images:
     ids: set[str] = set()
     snapshots: set[str] = set()
-    for page in ec2.pages(
-        "describe_images",
-        token="NextToken",
-        next_token="NextToken",
-        Owners=["self"],
-        IncludeDisabled=True,
-    ):
-        for image in page["Images"]:
-            ids.add(image["ImageId"])
-            for mapping in image.get("BlockDeviceMappings", []):
-                if mapping.get("Ebs", {}).get("SnapshotId"):
-                    snapshots.add(mapping["Ebs"]["SnapshotId"])
+    for image in _own(ec2, "describe_images", "Images", Owners=["self"], IncludeDisabled=True):
+        ids.add(image["ImageId"])
+        for mapping in image.get("BlockDeviceMappings", []):
+            if mapping.get("Ebs", {}).get("SnapshotId"):
+                snapshots.add(mapping["Ebs"]["SnapshotId"])
     return Images(frozenset(ids), frozenset(snapshots))
 
 
 def tagged_snapshots(ec2: Pacer, tags: dict[str, str]) -> list[dict[str, Any]]:
     filters = [{"Name": f"tag:{k}", "Values": [v]} for k, v in sorted(tags.items())]
-    return [
-        snapshot
-        for page in ec2.pages(
+    return list(
+        _own(
+            ec2,
             "describe_snapshots",
-            token="NextToken",
-            next_token="NextToken",
+            "Snapshots",
             OwnerIds=["self"],
             Filters=filters,
             MaxResults=1000,
         )
-        for snapshot in page["Snapshots"]
-    ]
+    )
+
+
+def _own(ec2: Pacer, method: str, key: str, **params: Any) -> Iterator[dict[str, Any]]:
+    """Every entry of an EC2 listing (EC2 pages with `NextToken` both ways)."""
+    return ec2.items(method, key, token="NextToken", next_token="NextToken", **params)
 
 
 def plan(
@@ -161,24 +139,12 @@ def keep_reason(snapshot: dict[str, Any], images: Images, cutoff: datetime) -> s
     return None
 
 
-def execute(
-    job: dict[str, Any],
-    candidates: list[Snapshot],
-    ec2: Pacer,
-    budget: TimeBudget,
-    report: PurgeReport,
-    cursor: dict[str, Any],
-) -> None:
+def execute(purge: TargetRun, candidates: list[Snapshot], ec2: Pacer, budget: TimeBudget) -> None:
     ordered = sorted(candidates, key=lambda s: (s.started, s.id))
-    allowed = cap(report, guard_for(job), ordered, int(cursor.get("deleted", 0)))
-    deletions = [Deletion(s.id, _deleter(ec2, s.id)) for s in allowed]
-    done = delete_each(report, deletions, budget, gone=GONE)
-    if done < len(allowed) and report.status != "capped":
-        left = len(allowed) - done
-        report.stop(
-            "stopped-early", f"time budget reached, {left} left", write_cursor(cursor, report)
-        )
+    allowed, done = purge.delete(ordered, partial(_deletion, ec2), budget, gone=GONE)
+    if done < len(allowed) and purge.report.status != "capped":
+        purge.hand_on(f"time budget reached, {len(allowed) - done} left")
 
 
-def _deleter(ec2: Pacer, snapshot_id: str) -> Any:
-    return lambda: ec2.call("delete_snapshot", SnapshotId=snapshot_id)
+def _deletion(ec2: Pacer, snapshot: Snapshot) -> Deletion:
+    return Deletion(snapshot.id, lambda: ec2.call("delete_snapshot", SnapshotId=snapshot.id))

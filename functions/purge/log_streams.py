@@ -24,25 +24,15 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
-from functions.purge import pacing
-from functions.purge.pacing import Clock, Pacer, RealClock, TokenBucket, error_code
-from functions.purge.planning import (
-    Deletion,
-    cap,
-    delete_each,
-    guard_for,
-    new_report,
-    read_cursor,
-    write_cursor,
-)
+from functions.purge.pacing import Clock, Pacer, error_code
+from functions.purge.planning import Deletion, TargetRun, write_cursor
 from functions.purge.report import PurgeReport
 from functions.runtime.budget import TimeBudget
 
 TARGET = "log-streams"
-DEFAULT_RATE = 5.0
-MAX_RATE = 10.0  # DeleteLogStream allows 15 requests/s per account and region
 CHUNK = 1000  # streams decided together: 20 DescribeLogStreams pages
 GONE = frozenset({"ResourceNotFoundException"})
 MAX_CURSOR_BYTES = 1024  # what a continuation event carries (functions/purge/continuation.py)
@@ -52,11 +42,9 @@ MAX_CURSOR_BYTES = 1024  # what a continuation event carries (functions/purge/co
 class Sweep:
     """What one run works with while it goes through the groups."""
 
-    job: dict[str, Any]
+    purge: TargetRun
     logs: Pacer
     budget: TimeBudget
-    report: PurgeReport
-    cursor: dict[str, Any]
     cutoff_ms: int
     own: tuple[str | None, str | None]
     chunk: int = CHUNK
@@ -75,31 +63,23 @@ def run(
     own_stream: tuple[str | None, str | None] | None = None,
     chunk: int = CHUNK,
 ) -> PurgeReport:
-    cursor = read_cursor(
-        event, keys=("group", "token", "anchor")
-    )  # rejects a bad event before any call
-    report = new_report(job, TARGET)
-    clock = clock or RealClock()
-    rate = min(float(job.get("max_rate") or DEFAULT_RATE), MAX_RATE)
-    logs = Pacer(
-        logs_client or pacing.client("logs"),
-        report.api_calls,
-        TokenBucket(rate, clock=clock),
-        clock,
-        retries=report.retries,
+    purge = TargetRun.start(
+        job, TARGET, event, cursor_keys=("group", "token", "anchor"), clock=clock
     )
+    logs = purge.paced(logs_client, "logs")
     cutoff = now - timedelta(seconds=int(job["older_than"]))
     own = own_stream or (
         os.environ.get("AWS_LAMBDA_LOG_GROUP_NAME"),
         os.environ.get("AWS_LAMBDA_LOG_STREAM_NAME"),
     )
-    sweep = Sweep(job, logs, budget, report, cursor, int(cutoff.timestamp() * 1000), own, chunk)
+    sweep = Sweep(purge, logs, budget, int(cutoff.timestamp() * 1000), own, chunk)
+    cursor = purge.cursor
     for group in log_groups(logs, str(job["log_group_prefix"]), cursor.get("group", "")):
         resume = cursor if group == cursor.get("group") else {}
         purge_group(sweep, group, resume.get("token"), resume.get("anchor"))
         if sweep.stopped:
             break
-    return report
+    return purge.report
 
 
 def log_groups(logs: Pacer, prefix: str, start: str) -> list[str]:
@@ -133,7 +113,7 @@ def purge_group(sweep: Sweep, group: str, token: str | None, anchor: str | None)
             streams, next_token = list_chunk(sweep, group, token)
         except ClientError as exc:
             if error_code(exc) not in GONE:  # a group deleted meanwhile has nothing to purge
-                sweep.report.fail(group, error_code(exc), str(exc)[:300])
+                sweep.purge.report.fail(group, error_code(exc), str(exc)[:300])
             return
         candidates = decide(sweep, group, streams)
         previous, sweep.anchor = sweep.anchor, None
@@ -159,12 +139,12 @@ def list_chunk(sweep: Sweep, group: str, token: str | None) -> tuple[list[dict[s
 
 def decide(sweep: Sweep, group: str, streams: list[dict[str, Any]]) -> list[str]:
     """Names of the streams to delete, in listing order; the rest are kept with a reason."""
-    candidates = []
+    report, candidates = sweep.purge.report, []
     for stream in streams:
-        sweep.report.examined += 1
+        report.examined += 1
         reason = keep_reason(stream, group, sweep.cutoff_ms, sweep.own)
         if reason:
-            sweep.report.keep(reason)
+            report.keep(reason)
         else:
             candidates.append(stream["logStreamName"])
     return candidates
@@ -189,12 +169,12 @@ def delete(
     The previous chunk's anchor comes last: until it is deleted `token` stays valid.
     """
     names = names + ([previous] if previous else [])
-    allowed = cap(sweep.report, guard_for(sweep.job), names, int(sweep.cursor.get("deleted", 0)))
-    deletions = [Deletion(f"{group}:{name}", _deleter(sweep.logs, group, name)) for name in allowed]
-    done = delete_each(sweep.report, deletions, sweep.budget, gone=GONE)
-    if sweep.report.status == "capped":
+    allowed, done = sweep.purge.delete(
+        names, partial(_deletion, sweep.logs, group), sweep.budget, gone=GONE
+    )
+    if sweep.purge.report.status == "capped":
         sweep.stopped = True
-    elif done < len(deletions):
+    elif done < len(allowed):
         # `token` lists this chunk again; `previous`, listed before it, is still to be deleted.
         sweep.anchor = previous
         stop_early(sweep, group, token)
@@ -202,12 +182,16 @@ def delete(
 
 def stop_early(sweep: Sweep, group: str, token: str | None) -> None:
     """Hand on where the next hop starts: `token`, and the candidate it is anchored on."""
-    cursor = write_cursor(sweep.cursor, sweep.report, group=group, token=token, anchor=sweep.anchor)
+    prior, report = sweep.purge.cursor, sweep.purge.report
+    cursor = write_cursor(prior, report, group=group, token=token, anchor=sweep.anchor)
     if len(cursor.encode()) > MAX_CURSOR_BYTES:  # long names and token: restart the group
-        cursor = write_cursor(sweep.cursor, sweep.report, group=group)
-    sweep.report.stop("stopped-early", f"time budget reached in {group}", cursor)
+        cursor = write_cursor(prior, report, group=group)
+    report.stop("stopped-early", f"time budget reached in {group}", cursor)
     sweep.stopped = True
 
 
-def _deleter(logs: Pacer, group: str, name: str) -> Any:
-    return lambda: logs.call("delete_log_stream", logGroupName=group, logStreamName=name)
+def _deletion(logs: Pacer, group: str, name: str) -> Deletion:
+    return Deletion(
+        f"{group}:{name}",
+        lambda: logs.call("delete_log_stream", logGroupName=group, logStreamName=name),
+    )

@@ -161,6 +161,11 @@ class Pacer:
             if not current:
                 return
 
+    def items(self, method: str, key: str, **pages: Any) -> Iterator[dict[str, Any]]:
+        """The entries under `key` of every page of a listing (`pages` as for `pages`)."""
+        for page in self.pages(method, **pages):
+            yield from page[key]
+
 
 def client(service: str) -> Any:
     """The shared lazily built client for `service`, with botocore's retries left to `Pacer`."""

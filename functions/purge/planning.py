@@ -4,7 +4,8 @@ Each of those targets lists what it may delete and decides per item (kept with a
 candidate) before it deletes anything, so the caps see the whole examined set: `cap` trims the
 candidates to what `max_deletes`/`max_delete_percent` allow and marks the run "capped";
 `delete_each` deletes (or, in a dry run, only reports) the rest one by one, records per-item
-errors without stopping, and stops cleanly when the time budget runs out.
+errors without stopping, and stops cleanly when the time budget runs out. `TargetRun` is how each
+of them opens: the cursor read (and checked) first, the report, and paced clients sharing a clock.
 
 A stopped run's cursor is a JSON object: the target's resume position plus `deleted`, the count
 deleted by earlier hops of the same run, so a chain of hand-offs never deletes past
@@ -16,15 +17,20 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from functions.purge.pacing import error_code
+from functions.purge import pacing
+from functions.purge.pacing import Clock, Pacer, RealClock, TokenBucket, error_code
 from functions.purge.report import DeleteGuard, PurgeReport
 from functions.runtime.budget import TimeBudget
 
 T = TypeVar("T")
+DEFAULT_RATE = 5.0  # requests/s through an account-wide control plane
+# Never more than two thirds of the ~15 requests/s that Lambda's control plane and
+# DeleteLogStream allow per account and region (and EC2's bucket), shared with everyone else.
+MAX_RATE = 10.0
 
 
 def new_report(job: dict[str, Any], target: str) -> PurgeReport:
@@ -33,6 +39,72 @@ def new_report(job: dict[str, Any], target: str) -> PurgeReport:
 
 def guard_for(job: dict[str, Any]) -> DeleteGuard:
     return DeleteGuard(job.get("max_deletes"), job.get("max_delete_percent"))
+
+
+@dataclass
+class TargetRun:
+    """One run of a plan-then-delete target: its job, report and hand-off cursor, and the clock
+    and request rate its paced clients share."""
+
+    job: dict[str, Any]
+    report: PurgeReport
+    cursor: dict[str, Any]
+    clock: Clock = field(default_factory=RealClock)
+
+    @classmethod
+    def start(
+        cls,
+        job: dict[str, Any],
+        target: str,
+        event: dict[str, Any],
+        *,
+        cursor_keys: Sequence[str],
+        clock: Clock | None = None,
+    ) -> TargetRun:
+        """Read the cursor first: a bad event is rejected before any client or call exists."""
+        cursor = read_cursor(event, keys=cursor_keys)
+        return cls(job, new_report(job, target), cursor, clock or RealClock())
+
+    @property
+    def rate(self) -> float:
+        return min(float(self.job.get("max_rate") or DEFAULT_RATE), MAX_RATE)
+
+    def paced(self, client: Any, service: str, *, bucket: bool = True) -> Pacer:
+        """`client` (or the shared one for `service`) counted into the report and retried when
+        throttled; with `bucket`, also held to the job's rate by a token bucket of its own."""
+        return Pacer(
+            client or pacing.client(service),
+            self.report.api_calls,
+            TokenBucket(self.rate, clock=self.clock) if bucket else None,
+            self.clock,
+            retries=self.report.retries,
+        )
+
+    def delete(
+        self,
+        candidates: list[T],
+        deletion: Callable[[T], Deletion],
+        budget: TimeBudget,
+        *,
+        gone: frozenset[str] = frozenset(),
+        undeletable: Callable[[Exception], str | None] | None = None,
+    ) -> tuple[list[T], int]:
+        """The candidates the caps allow, deleted in order (see `delete_each`): those allowed,
+        and how many of them were handled before the budget ran out."""
+        allowed = cap(self.report, guard_for(self.job), candidates, self.prior_deleted)
+        deletions = [deletion(c) for c in allowed]
+        done = delete_each(self.report, deletions, budget, gone=gone, undeletable=undeletable)
+        return allowed, done
+
+    @property
+    def prior_deleted(self) -> int:
+        """What earlier hops of the same run deleted."""
+        return int(self.cursor.get("deleted", 0))
+
+    def hand_on(self, reason: str, **position: str | None) -> None:
+        """Stop early with a cursor that resumes at `position`."""
+        cursor = write_cursor(self.cursor, self.report, **position)
+        self.report.stop("stopped-early", reason, cursor)
 
 
 def read_cursor(event: dict[str, Any], keys: Sequence[str]) -> dict[str, Any]:
@@ -94,11 +166,15 @@ def delete_each(
     deletions: Sequence[Deletion],
     budget: TimeBudget,
     gone: frozenset[str] = frozenset(),
+    undeletable: Callable[[Exception], str | None] | None = None,
 ) -> int:
     """Delete in order; the number handled before the budget ran out (all of them if it didn't).
 
     An error code in `gone` means someone else deleted it first (at-least-once schedules, a
-    human): kept as "already-gone", not a failure. Any other error is recorded and the rest go on.
+    human): kept as "already-gone", not a failure. `undeletable` names the errors with which the
+    service refuses a deletion by design (it returns the reason to keep the item under, or None):
+    those are kept too, so an item that can never be deleted does not fail every run. Any other
+    error is recorded as a failure and the rest go on.
     """
     from botocore.exceptions import BotoCoreError, ClientError
 
@@ -112,8 +188,9 @@ def delete_each(
             deletion.run()
         except (ClientError, BotoCoreError) as exc:
             code = error_code(exc)
-            if code in gone:
-                report.keep("already-gone")
+            reason = "already-gone" if code in gone else undeletable(exc) if undeletable else None
+            if reason:
+                report.keep(reason)
             else:
                 report.fail(deletion.item, code, str(exc)[:300])
             continue
