@@ -1,7 +1,7 @@
 """`ops apply`: deploy the stack to one or more regions with a change set; events on stderr.
 
-Also holds the options and wiring `ops plan/status/destroy` share (AWS target, console, the
-deployer for a region): this module parses and wires, `ops.deploy` does the work.
+Also holds the wiring `ops plan/status/destroy` share (regions, console, the deployer for a
+region, the run over regions): this module parses and wires, `ops.deploy` does the work.
 """
 
 from __future__ import annotations
@@ -9,43 +9,27 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
 import click
 
 from ops.aws import AwsTarget
-from ops.cli.context import OpsContext, config_option, endpoint_option, pass_ops
+from ops.cli.context import (
+    OpsContext,
+    config_option,
+    parameters_option,
+    pass_ops,
+    regions_option,
+    target_options,
+    timeout_option,
+    yes_option,
+)
 from ops.config import Config
 from ops.deploy.events import Watcher
 from ops.deploy.execute import Clients, Deployer, StackRequest
 from ops.deploy.plan import UsageError, deploy_regions, load_parameters
 from ops.deploy.summary import Console, RegionResult, region_lines
 from ops.render import render
-
-F = TypeVar("F", bound=Callable[..., Any])
-DEFAULT_TIMEOUT = 3600  # seconds; CloudFormation's own operations rarely take longer here
-
-
-def target_options(func: F) -> F:
-    """--profile and --endpoint-url, as every AWS-facing command takes them."""
-    func = endpoint_option(func)
-    return click.option("--profile", help="AWS profile (default: the environment's).")(func)
-
-
-def timeout_option(func: F) -> F:
-    return click.option(
-        "--timeout",
-        type=click.IntRange(min=1),
-        default=DEFAULT_TIMEOUT,
-        show_default=True,
-        help="Seconds to watch before exiting with code 3 (CloudFormation keeps working).",
-    )(func)
-
-
-def yes_option(func: F) -> F:
-    return click.option("--yes", is_flag=True, help="Do not ask; required without a terminal.")(
-        func
-    )
 
 
 def resolve_regions(regions: tuple[str, ...], profile: str | None) -> list[str]:
@@ -109,16 +93,11 @@ def stack_request(
 
 @click.command("apply")
 @config_option
-@click.option("--region", "regions", multiple=True, help="Region to deploy to (repeatable).")
+@regions_option("deploy to")
 @target_options
 @yes_option
 @timeout_option
-@click.option(
-    "--parameters",
-    "parameters_file",
-    type=click.Path(dir_okay=False),
-    help="JSON or TOML file of template parameter values.",
-)
+@parameters_option
 @click.option(
     "--continue-rollback",
     is_flag=True,
@@ -154,14 +133,24 @@ def command(
     config = ops.config()
     parameters = load_parameters(parameters_file) if parameters_file else {}
     ordered = deploy_regions(config, resolve_regions(regions, profile))
-    results: list[RegionResult] = []
-    for region in ordered:
+
+    def apply(region: str) -> RegionResult:
         request = stack_request(
             config, region, parameters, continue_rollback=continue_rollback, skip_resources=skip
         )
-        results.append(deployer(region, profile, endpoint_url, timeout, confirm).apply(request))
+        return deployer(region, profile, endpoint_url, timeout, confirm).apply(request)
+
+    run_regions(ordered, apply)
+
+
+def run_regions(ordered: list[str], step: Callable[[str], RegionResult]) -> None:
+    """`step` for each region in order, stopping at the first that fails (later regions may
+    depend on it); then the summary and the exit code."""
+    results: list[RegionResult] = []
+    for region in ordered:
+        results.append(step(region))
         if results[-1].exit_code:
-            break  # stop at the first failed region: later ones may depend on it
+            break
     finish(results, ordered)
 
 

@@ -11,6 +11,7 @@ import click
 from ops.config import CONFIG_ENV, Config, load_config
 
 F = TypeVar("F", bound=Callable[..., Any])
+DEFAULT_TIMEOUT = 3600  # seconds; CloudFormation's own operations rarely take longer here
 
 
 @dataclass
@@ -54,4 +55,47 @@ def endpoint_option(func: F) -> F:
     return click.option(
         "--endpoint-url",
         help="Send every AWS call to this endpoint (a local moto server, for example).",
+    )(func)
+
+
+def target_options(func: F) -> F:
+    """--profile and --endpoint-url, as every AWS-facing command takes them."""
+    func = endpoint_option(func)
+    return click.option("--profile", help="AWS profile (default: the environment's).")(func)
+
+
+def regions_option(purpose: str) -> Callable[[F], F]:
+    """`--region R`, repeatable, as `regions`; the help reads "Region to <purpose> (repeatable)"."""
+
+    def decorate(func: F) -> F:
+        return click.option(
+            "--region", "regions", multiple=True, help=f"Region to {purpose} (repeatable)."
+        )(func)
+
+    return decorate
+
+
+def timeout_option(func: F) -> F:
+    return click.option(
+        "--timeout",
+        type=click.IntRange(min=1),
+        default=DEFAULT_TIMEOUT,
+        show_default=True,
+        help="Seconds to watch before exiting with code 3 (CloudFormation keeps working).",
+    )(func)
+
+
+def yes_option(func: F) -> F:
+    return click.option("--yes", is_flag=True, help="Do not ask; required without a terminal.")(
+        func
+    )
+
+
+def parameters_option(func: F) -> F:
+    """`--parameters FILE` as `parameters_file`: template parameter values (JSON or TOML)."""
+    return click.option(
+        "--parameters",
+        "parameters_file",
+        type=click.Path(dir_okay=False),
+        help="JSON or TOML file of template parameter values.",
     )(func)

@@ -4,21 +4,21 @@ from __future__ import annotations
 
 import click
 
-from ops.cli.apply import (
-    confirmer,
-    deployer,
-    finish,
-    resolve_regions,
+from ops.cli.apply import confirmer, deployer, resolve_regions, run_regions
+from ops.cli.context import (
+    OpsContext,
+    config_option,
+    pass_ops,
+    regions_option,
     target_options,
     timeout_option,
     yes_option,
 )
-from ops.cli.context import OpsContext, config_option, pass_ops
 
 
 @click.command("destroy")
 @config_option
-@click.option("--region", "regions", multiple=True, help="Region to delete from (repeatable).")
+@regions_option("delete from")
 @target_options
 @yes_option
 @timeout_option
@@ -36,9 +36,7 @@ def command(
     stack = ops.config().stack.name
     # The reverse of apply's order: the stacks that depend on others go first.
     ordered = list(reversed(resolve_regions(regions, profile)))
-    results = []
-    for region in ordered:
-        results.append(deployer(region, profile, endpoint_url, timeout, confirm).destroy(stack))
-        if results[-1].exit_code:
-            break
-    finish(results, ordered)
+    run_regions(
+        ordered,
+        lambda region: deployer(region, profile, endpoint_url, timeout, confirm).destroy(stack),
+    )

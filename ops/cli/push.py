@@ -9,7 +9,7 @@ from typing import Any
 import click
 
 from ops.aws import AwsTarget
-from ops.cli.context import OpsContext, config_option, endpoint_option, pass_ops
+from ops.cli.context import OpsContext, config_option, pass_ops, target_options
 from ops.errors import EXIT_FAILED, OpsError
 from ops.push import (
     RegionClients,
@@ -35,8 +35,7 @@ class DeployFailed(OpsError):
 @click.option("--zip", "zip_path", type=click.Path(dir_okay=False, exists=True), help="A zip.")
 @click.option("--dir", "dir_path", type=click.Path(file_okay=False, exists=True), help="A dir.")
 @click.option("--region", help="Upload to this region's bucket (default: the primary's).")
-@endpoint_option
-@click.option("--profile", help="AWS profile for the calls.")
+@target_options
 @click.option("--wait", is_flag=True, help="Wait until the alias runs it in every region.")
 @click.option("--timeout", type=float, default=600.0, show_default=True, help="Seconds.")
 @click.option(

@@ -7,14 +7,14 @@ import json
 import click
 
 from ops.aws import AwsTarget
-from ops.cli.apply import resolve_regions, target_options
-from ops.cli.context import OpsContext, config_option, pass_ops
+from ops.cli.apply import resolve_regions
+from ops.cli.context import OpsContext, config_option, pass_ops, regions_option, target_options
 from ops.deploy.status import report_lines, stack_report
 
 
 @click.command("status")
 @config_option
-@click.option("--region", "regions", multiple=True, help="Region to report on (repeatable).")
+@regions_option("report on")
 @target_options
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per region on stdout.")
 @pass_ops
