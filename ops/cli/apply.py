@@ -13,8 +13,8 @@ from typing import Any
 
 import click
 
-from ops.aws import AwsTarget
 from ops.cli.context import (
+    AwsOptions,
     OpsContext,
     config_option,
     parameters_option,
@@ -32,10 +32,10 @@ from ops.deploy.summary import Console, RegionResult, region_lines
 from ops.render import render
 
 
-def resolve_regions(regions: tuple[str, ...], profile: str | None) -> list[str]:
-    if regions:
-        return list(regions)
-    default = AwsTarget(profile=profile).session().region_name
+def resolve_regions(aws: AwsOptions) -> list[str]:
+    if aws.regions:
+        return list(aws.regions)
+    default = aws.target(None).session().region_name
     if not default:
         raise UsageError("no region: pass --region R (or set AWS_REGION)")
     return [default]
@@ -60,16 +60,15 @@ def confirmer(yes: bool, command: str) -> Callable[[str], bool]:
 
 def deployer(
     region: str,
-    profile: str | None,
-    endpoint_url: str | None,
+    aws: AwsOptions,
     timeout: int,
     confirm: Callable[[str], bool] = lambda _q: True,
 ) -> Deployer:
-    target = AwsTarget(region=region, profile=profile, endpoint_url=endpoint_url)
+    target = aws.target(region)
     clients = Clients(target.client("cloudformation"), factory=target.client)
     console = stderr_console()
     return Deployer(
-        clients, region, console, Watcher(console, timeout), confirm, endpoint_url=endpoint_url
+        clients, region, console, Watcher(console, timeout), confirm, endpoint_url=aws.endpoint_url
     )
 
 
@@ -113,9 +112,6 @@ def stack_request(
 @pass_ops
 def command(
     ops: OpsContext,
-    regions: tuple[str, ...],
-    profile: str | None,
-    endpoint_url: str | None,
     yes: bool,
     timeout: int,
     parameters_file: str | None,
@@ -132,13 +128,13 @@ def command(
     confirm = confirmer(yes, "apply")
     config = ops.config()
     parameters = load_parameters(parameters_file) if parameters_file else {}
-    ordered = deploy_regions(config, resolve_regions(regions, profile))
+    ordered = deploy_regions(config, resolve_regions(ops.aws))
 
     def apply(region: str) -> RegionResult:
         request = stack_request(
             config, region, parameters, continue_rollback=continue_rollback, skip_resources=skip
         )
-        return deployer(region, profile, endpoint_url, timeout, confirm).apply(request)
+        return deployer(region, ops.aws, timeout, confirm).apply(request)
 
     run_regions(ordered, apply)
 

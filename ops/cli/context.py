@@ -8,16 +8,31 @@ from typing import Any, TypeVar
 
 import click
 
+from ops.aws import AwsTarget
 from ops.config import CONFIG_ENV, Config, load_config
 
 F = TypeVar("F", bound=Callable[..., Any])
+ENDPOINT_HELP = "Send every AWS call to this endpoint (a local moto server, for example)."
 DEFAULT_TIMEOUT = 3600  # seconds; CloudFormation's own operations rarely take longer here
+
+
+@dataclass
+class AwsOptions:
+    """Where a command's AWS calls go: `--region` (repeatable), `--profile`, `--endpoint-url`."""
+
+    regions: tuple[str, ...] = ()
+    profile: str | None = None
+    endpoint_url: str | None = None
+
+    def target(self, region: str | None) -> AwsTarget:
+        return AwsTarget(region=region, profile=self.profile, endpoint_url=self.endpoint_url)
 
 
 @dataclass
 class OpsContext:
     debug: bool = False
     config_path: str | None = None
+    aws: AwsOptions = field(default_factory=AwsOptions)
     _config: Config | None = field(default=None, repr=False)
 
     def config(self) -> Config:
@@ -54,22 +69,46 @@ def region_option(func: F) -> F:
 def endpoint_option(func: F) -> F:
     return click.option(
         "--endpoint-url",
-        help="Send every AWS call to this endpoint (a local moto server, for example).",
+        help=ENDPOINT_HELP,
     )(func)
 
 
+def _remember_aws(ctx: click.Context, param: click.Parameter, value: Any) -> None:
+    assert param.name is not None
+    setattr(ctx.ensure_object(OpsContext).aws, param.name, value)
+
+
 def target_options(func: F) -> F:
-    """--profile and --endpoint-url, as every AWS-facing command takes them."""
-    func = endpoint_option(func)
-    return click.option("--profile", help="AWS profile (default: the environment's).")(func)
+    """--profile and --endpoint-url, as every AWS-facing command takes them: read them from
+    `OpsContext.aws`."""
+    func = click.option(
+        "--endpoint-url",
+        "endpoint_url",
+        help=ENDPOINT_HELP,
+        callback=_remember_aws,
+        expose_value=False,
+    )(func)
+    return click.option(
+        "--profile",
+        "profile",
+        help="AWS profile (default: the environment's).",
+        callback=_remember_aws,
+        expose_value=False,
+    )(func)
 
 
 def regions_option(purpose: str) -> Callable[[F], F]:
-    """`--region R`, repeatable, as `regions`; the help reads "Region to <purpose> (repeatable)"."""
+    """`--region R`, repeatable, into `OpsContext.aws.regions`; the help reads "Region to
+    <purpose> (repeatable)"."""
 
     def decorate(func: F) -> F:
         return click.option(
-            "--region", "regions", multiple=True, help=f"Region to {purpose} (repeatable)."
+            "--region",
+            "regions",
+            multiple=True,
+            help=f"Region to {purpose} (repeatable).",
+            callback=_remember_aws,
+            expose_value=False,
         )(func)
 
     return decorate

@@ -23,20 +23,10 @@ from ops.cli.context import (
 @yes_option
 @timeout_option
 @pass_ops
-def command(
-    ops: OpsContext,
-    regions: tuple[str, ...],
-    profile: str | None,
-    endpoint_url: str | None,
-    yes: bool,
-    timeout: int,
-) -> None:
+def command(ops: OpsContext, yes: bool, timeout: int) -> None:
     """Delete the stack (its functions, roles, queues...). The artifact bucket is kept."""
     confirm = confirmer(yes, "destroy")
     stack = ops.config().stack.name
     # The reverse of apply's order: the stacks that depend on others go first.
-    ordered = list(reversed(resolve_regions(regions, profile)))
-    run_regions(
-        ordered,
-        lambda region: deployer(region, profile, endpoint_url, timeout, confirm).destroy(stack),
-    )
+    ordered = list(reversed(resolve_regions(ops.aws)))
+    run_regions(ordered, lambda region: deployer(region, ops.aws, timeout, confirm).destroy(stack))

@@ -24,21 +24,14 @@ from ops.deploy.plan import deploy_regions, load_parameters
 @timeout_option
 @parameters_option
 @pass_ops
-def command(
-    ops: OpsContext,
-    regions: tuple[str, ...],
-    profile: str | None,
-    endpoint_url: str | None,
-    timeout: int,
-    parameters_file: str | None,
-) -> None:
+def command(ops: OpsContext, timeout: int, parameters_file: str | None) -> None:
     """Show what ops apply would change (add / modify / remove, replacements flagged)."""
     config = ops.config()
     parameters = load_parameters(parameters_file) if parameters_file else {}
-    ordered = deploy_regions(config, resolve_regions(regions, profile))
+    ordered = deploy_regions(config, resolve_regions(ops.aws))
     run_regions(
         ordered,
-        lambda region: deployer(region, profile, endpoint_url, timeout).plan(
+        lambda region: deployer(region, ops.aws, timeout).plan(
             stack_request(config, region, parameters)
         ),
     )

@@ -8,7 +8,6 @@ from typing import Any
 
 import click
 
-from ops.aws import AwsTarget
 from ops.cli.context import OpsContext, config_option, pass_ops, target_options
 from ops.errors import EXIT_FAILED, OpsError
 from ops.push import (
@@ -49,8 +48,6 @@ def command(
     zip_path: str | None,
     dir_path: str | None,
     region: str | None,
-    endpoint_url: str | None,
-    profile: str | None,
     wait: bool,
     timeout: float,
     event_file: Any,
@@ -68,7 +65,7 @@ def command(
     where = region or deployer.region
 
     def clients(r: str) -> RegionClients:
-        target = AwsTarget(region=r, profile=profile, endpoint_url=endpoint_url)
+        target = ops.aws.target(r)
         return RegionClients(target.client("lambda"), target.client("s3"))
 
     pushed = upload(clients(where).s3, deployer, where, name, stage, data)

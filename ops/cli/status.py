@@ -6,7 +6,6 @@ import json
 
 import click
 
-from ops.aws import AwsTarget
 from ops.cli.apply import resolve_regions
 from ops.cli.context import OpsContext, config_option, pass_ops, regions_option, target_options
 from ops.deploy.status import report_lines, stack_report
@@ -18,17 +17,11 @@ from ops.deploy.status import report_lines, stack_report
 @target_options
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per region on stdout.")
 @pass_ops
-def command(
-    ops: OpsContext,
-    regions: tuple[str, ...],
-    profile: str | None,
-    endpoint_url: str | None,
-    as_json: bool,
-) -> None:
+def command(ops: OpsContext, as_json: bool) -> None:
     """Report the stack: status, last operation, outputs, functions with their aliases."""
     stack = ops.config().stack.name
-    for region in resolve_regions(regions, profile):
-        target = AwsTarget(region=region, profile=profile, endpoint_url=endpoint_url)
+    for region in resolve_regions(ops.aws):
+        target = ops.aws.target(region)
         report = stack_report(
             target.client("cloudformation"), target.client("lambda"), stack, region
         )
