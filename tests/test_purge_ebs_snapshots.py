@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections import Counter
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import boto3
@@ -12,11 +11,8 @@ import pytest
 from moto import mock_aws
 
 from functions.purge import ebs_snapshots
-from functions.runtime.budget import TimeBudget
-from tests.test_purge_lambda_versions import FakeClock, error
+from tests.purge_helpers import DAY, NOW, FakeClock, FaultyClient, run_target
 
-NOW = datetime(2026, 1, 15, 12, 0, tzinfo=UTC)
-DAY = timedelta(days=1)
 JOB = {
     "name": "nightly-snapshots",
     "target": "ebs-snapshots",
@@ -26,7 +22,7 @@ JOB = {
 }
 
 
-class Ec2:
+class Ec2(FaultyClient):
     """moto's EC2 client, plus what moto does not model and injected faults.
 
     moto stamps snapshots with the time they were made and has no DisableImage, so this wrapper
@@ -34,41 +30,30 @@ class Ec2:
     IncludeDisabled=True, as EC2 does.
     """
 
+    THROTTLE = ("RequestLimitExceeded", 503)
+
     def __init__(self, real: Any) -> None:
-        self.real = real
+        super().__init__(real)
         self.ages: dict[str, timedelta] = {}
         self.disabled: set[str] = set()
-        self.throttle: Counter[str] = Counter()
-        self.broken: dict[str, str] = {}  # snapshot id -> error code on delete
-        self.calls: list[str] = []
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.real, name)
-
-    def _record(self, name: str) -> None:
-        self.calls.append(name)
-        if self.throttle[name]:
-            self.throttle[name] -= 1
-            raise error("RequestLimitExceeded", 503)
 
     def describe_snapshots(self, **params: Any) -> Any:
-        self._record("describe_snapshots")
+        self.record("describe_snapshots")
         page = self.real.describe_snapshots(**params)
         for snapshot in page["Snapshots"]:
             snapshot["StartTime"] = NOW - self.ages.get(snapshot["SnapshotId"], 60 * DAY)
         return page
 
     def describe_images(self, IncludeDisabled: bool = False, **params: Any) -> Any:
-        self._record("describe_images")
+        self.record("describe_images")
         page = self.real.describe_images(**params)
         if not IncludeDisabled:
             page["Images"] = [i for i in page["Images"] if i["ImageId"] not in self.disabled]
         return page
 
     def delete_snapshot(self, SnapshotId: str) -> Any:
-        self._record("delete_snapshot")
-        if SnapshotId in self.broken:
-            raise error(self.broken[SnapshotId])
+        self.record("delete_snapshot")
+        self.fail_if_broken(SnapshotId)
         return self.real.delete_snapshot(SnapshotId=SnapshotId)
 
 
@@ -127,14 +112,7 @@ def remaining(client: Ec2, ids: dict[str, str]) -> set[str]:
 
 
 def run(client: Ec2, job: dict[str, Any] | None = None, **kw: Any) -> Any:
-    return ebs_snapshots.run(
-        {**JOB, **(job or {})},
-        now=NOW,
-        budget=kw.pop("budget", TimeBudget.seconds(600)),
-        event=kw.pop("event", {}),
-        ec2_client=client,
-        clock=kw.pop("clock", FakeClock()),
-    )
+    return run_target(ebs_snapshots.run, JOB, job, ec2_client=client, **kw)
 
 
 ALL = {
@@ -205,10 +183,8 @@ def test_a_snapshot_deleted_by_someone_else_is_not_a_failure(estate) -> None:
 
 def test_out_of_time_stops_with_a_cursor_and_the_next_run_finishes(estate) -> None:
     client, ids = estate
-    clock = FakeClock()
-    deadline = clock.now + 0.5  # 5 requests/s: two listings at 0 and 0.2, deletions at 0.4, 0.6
-    budget = TimeBudget(lambda: int((deadline - clock.now) * 1000), reserve_seconds=0)
-    first = run(client, budget=budget, clock=clock)
+    clock = FakeClock()  # 5 requests/s: two listings at 0 and 0.2, deletions at 0.4, 0.6
+    first = run(client, budget=clock.budget(0.5), clock=clock)
     assert first.status == "stopped-early" and first.deleted == 2
     assert json.loads(first.cursor) == {"deleted": 2}
     second = run(client, {"max_deletes": 3}, event={"cursor": first.cursor})

@@ -6,21 +6,17 @@ import io
 import itertools
 import json
 import zipfile
-from collections import Counter
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import boto3
 import pytest
-from botocore.exceptions import ClientError
 from moto import mock_aws
 
 from functions.purge import lambda_versions
 from functions.purge.pacing import TokenBucket
-from functions.runtime.budget import TimeBudget
+from tests.purge_helpers import DAY, NOW, FakeClock, FaultyClient, error, run_target
 
-NOW = datetime(2026, 1, 15, 12, 0, tzinfo=UTC)
-DAY = timedelta(days=1)
 JOB = {
     "name": "old-versions",
     "target": "lambda-versions",
@@ -33,27 +29,7 @@ JOB = {
 }
 
 
-class FakeClock:
-    """Time that only moves when someone sleeps: rates measured without waiting."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-        self.sleeps: list[float] = []
-
-    def monotonic(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
-
-
-def error(code: str, status: int = 400) -> ClientError:
-    body = {"Error": {"Code": code, "Message": f"injected {code}"}}
-    return ClientError({**body, "ResponseMetadata": {"HTTPStatusCode": status}}, "Op")
-
-
-class Lambda:
+class Lambda(FaultyClient):
     """moto's Lambda client plus what moto does not model, and injected faults.
 
     moto answers ListProvisionedConcurrencyConfigs with "not implemented" and stamps every
@@ -61,38 +37,22 @@ class Lambda:
     configs and back-dates versions; everything else is moto's.
     """
 
+    THROTTLE = ("TooManyRequestsException", 429)
+
     def __init__(self, real: Any, clock: FakeClock | None = None) -> None:
-        self.real, self.clock = real, clock
+        super().__init__(real, clock)
         self.provisioned: dict[str, list[str]] = {}
         self.ages: dict[tuple[str, str], timedelta] = {}  # (function, version) -> age
         self.default_age = 30 * DAY
-        self.throttle: Counter[str] = Counter()  # method -> throttles still to inject
-        self.broken: dict[tuple[str, str], str] = {}  # (function, version) -> error code
-        self.calls: list[tuple[str, float]] = []  # (method, fake time)
-
-    def __getattr__(self, name: str) -> Any:
-        method = getattr(self.real, name)
-
-        def call(**params: Any) -> Any:
-            self._record(name)
-            return method(**params)
-
-        return call
-
-    def _record(self, name: str) -> None:
-        self.calls.append((name, self.clock.now if self.clock else 0.0))
-        if self.throttle[name]:
-            self.throttle[name] -= 1
-            raise error("TooManyRequestsException", 429)
 
     def list_provisioned_concurrency_configs(self, FunctionName: str, **_: Any) -> Any:
-        self._record("list_provisioned_concurrency_configs")
+        self.record("list_provisioned_concurrency_configs")
         arn = self.real.get_function(FunctionName=FunctionName)["Configuration"]["FunctionArn"]
         versions = self.provisioned.get(FunctionName, [])
         return {"ProvisionedConcurrencyConfigs": [{"FunctionArn": f"{arn}:{v}"} for v in versions]}
 
     def list_versions_by_function(self, **params: Any) -> Any:
-        self._record("list_versions_by_function")
+        self.record("list_versions_by_function")
         page = self.real.list_versions_by_function(**params)
         for v in page["Versions"]:
             age = self.ages.get((params["FunctionName"], v["Version"]), self.default_age)
@@ -100,10 +60,8 @@ class Lambda:
         return page
 
     def delete_function(self, FunctionName: str, Qualifier: str) -> Any:
-        self._record("delete_function")
-        code = self.broken.get((FunctionName, Qualifier))
-        if code:
-            raise error(code, 409 if code == "ResourceConflictException" else 400)
+        self.record("delete_function")
+        self.fail_if_broken((FunctionName, Qualifier))
         return self.real.delete_function(FunctionName=FunctionName, Qualifier=Qualifier)
 
 
@@ -166,13 +124,13 @@ def versions(client: Lambda, name: str) -> list[str]:
 
 
 def run(client: Lambda, clock: FakeClock, job: dict[str, Any] | None = None, **kw: Any) -> Any:
-    return lambda_versions.run(
-        {**JOB, **(job or {})},
-        now=NOW,
-        budget=kw.pop("budget", TimeBudget.seconds(600)),
-        event=kw.pop("event", {}),
+    tagging = boto3.client("resourcegroupstaggingapi")
+    return run_target(
+        lambda_versions.run,
+        JOB,
+        job,
         lambda_client=client,
-        tagging_client=boto3.client("resourcegroupstaggingapi"),
+        tagging_client=tagging,
         clock=clock,
         **kw,
     )
@@ -212,7 +170,7 @@ def test_dry_run_reports_the_candidates_and_deletes_nothing(estate) -> None:
     assert report.deleted == 4 and report.metrics()["Deleted"] == 0
     names = sorted(c.split(":function:")[1] for c in report.candidates)
     assert names == ["app-api:5", "app-api:6", "app-worker:1", "app-worker:2"]
-    assert "delete_function" not in {name for name, _ in client.calls}
+    assert "delete_function" not in client.calls
 
 
 @pytest.mark.parametrize("caps", [{"max_deletes": 2}, {"max_delete_percent": 20}])
@@ -230,14 +188,14 @@ def test_throttling_is_retried_and_one_failing_version_does_not_stop_the_rest(es
     client, clock = estate
     client.throttle["delete_function"] = 3
     client.throttle["list_aliases"] = 1
-    client.broken[("app-worker", "1")] = "ResourceConflictException"
-    client.broken[("app-api", "5")] = "InvalidParameterValueException"  # a replicated function
+    client.broken[("app-worker", "1")] = "AccessDeniedException"
+    client.broken[("app-api", "5")] = "InvalidParameterValueException"  # not about replicas
     report = run(client, clock)
     assert versions(client, "app-api") == ["1", "2", "3", "4", "5", "7", "8", "9", "10"]
     assert versions(client, "app-worker") == ["1", "3", "4"]
     assert report.deleted == 2
     assert dict(report.failed) == {
-        "ResourceConflictException": 1,
+        "AccessDeniedException": 1,
         "InvalidParameterValueException": 1,
     }
     assert report.retries["TooManyRequestsException"] == 4
@@ -247,10 +205,54 @@ def test_throttling_is_retried_and_one_failing_version_does_not_stop_the_rest(es
     }
 
 
+REPLICATED = (
+    "Lambda was unable to delete arn:aws:lambda:us-east-1:123456789012:function:app-api:5 "
+    "because it is a replicated function. Please see our documentation for Deleting "
+    "Lambda@Edge Functions and Replicas."
+)
+
+
+def test_versions_lambda_refuses_to_delete_by_design_are_kept_with_the_reason(estate) -> None:
+    client, clock = estate
+    client.broken[("app-api", "5")] = error("InvalidParameterValueException", 400, REPLICATED)
+    client.broken[("app-worker", "1")] = error("ResourceConflictException", 409)
+    report = run(client, clock)
+    assert versions(client, "app-api") == ["1", "2", "3", "4", "5", "7", "8", "9", "10"]
+    assert versions(client, "app-worker") == ["1", "3", "4"]
+    assert report.deleted == 2 and report.kept["replicated"] == 1 and report.kept["conflict"] == 1
+    # nothing failed, so the handler does not fail the invocation every run
+    assert report.status == "finished" and report.failed_count == 0 and report.failures == []
+
+
+def test_throttling_that_outlasts_the_retries_is_a_failure(estate) -> None:
+    client, clock = estate
+    client.throttle["delete_function"] = 8  # every attempt at the first (oldest) version
+    report = run(client, clock)
+    assert versions(client, "app-api") == ["1", "2", "3", "4", "5", "7", "8", "9", "10"]
+    assert report.deleted == 3 and dict(report.failed) == {"TooManyRequestsException": 1}
+    assert report.retries["TooManyRequestsException"] == 7
+    assert "TooManyRequestsException" not in report.kept
+
+
+@pytest.mark.parametrize(
+    ("exc", "reason"),
+    [
+        (error("InvalidParameterValueException", 400, REPLICATED), "replicated"),
+        (error("ResourceConflictException", 409), "conflict"),
+        (error("InvalidParameterValueException", 400, "Invalid qualifier"), None),
+        (error("AccessDeniedException", 403, "not authorized: replicated"), None),
+        (error("TooManyRequestsException", 429), None),
+        (error("ServiceException", 500), None),
+    ],
+)
+def test_only_deletions_lambda_refuses_by_design_are_undeletable(exc, reason) -> None:
+    assert lambda_versions.undeletable(exc) == reason
+
+
 def test_the_token_bucket_keeps_the_lambda_request_rate_under_max_rate(estate) -> None:
     client, clock = estate
     report = run(client, clock, {"max_rate": 2.0})
-    times = [t for _, t in client.calls]
+    times = client.times
     assert len(times) == sum(
         report.api_calls[op] for op in report.api_calls if op != "GetResources"
     )
@@ -280,9 +282,8 @@ def test_a_stopped_run_hands_on_a_cursor_and_the_next_resumes_without_repeats(
     estate, seconds, resume_at
 ) -> None:
     client, clock = estate
-    deadline = clock.now + seconds  # at 5 requests/s: 12 calls would take 2.2 s
-    budget = TimeBudget(lambda: int((deadline - clock.now) * 1000), reserve_seconds=0)
-    first = run(client, clock, budget=budget)
+    # at 5 requests/s: 12 calls would take 2.2 s
+    first = run(client, clock, budget=clock.budget(seconds))
     assert first.status == "stopped-early" and 0 < first.deleted < 4
     cursor = json.loads(first.cursor)
     assert cursor == {"deleted": first.deleted, "function": resume_at}

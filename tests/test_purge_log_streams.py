@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections import Counter
-from datetime import UTC, datetime
 from typing import Any
 
 import boto3
@@ -12,10 +10,8 @@ import pytest
 from moto import mock_aws
 
 from functions.purge import log_streams
-from functions.runtime.budget import TimeBudget
-from tests.test_purge_lambda_versions import FakeClock, error
+from tests.purge_helpers import NOW, FakeClock, FaultyClient, run_target
 
-NOW = datetime(2026, 1, 15, 12, 0, tzinfo=UTC)
 NOW_MS = int(NOW.timestamp() * 1000)
 DAY_MS = 86_400_000
 JOB = {
@@ -35,7 +31,7 @@ STREAMS = {
 }
 
 
-class Logs:
+class Logs(FaultyClient):
     """moto's CloudWatch Logs client with back-dated streams and injected faults.
 
     moto stamps creation and ingestion with the wall clock; the wrapper serves the ages the test
@@ -43,27 +39,11 @@ class Logs:
     """
 
     def __init__(self, real: Any) -> None:
-        self.real = real
+        super().__init__(real)
         self.ages: dict[str, tuple[int, int | None]] = {}
-        self.throttle: Counter[str] = Counter()
-        self.broken: dict[str, str] = {}
-        self.calls: list[str] = []
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.real, name)
-
-    def _record(self, name: str) -> None:
-        self.calls.append(name)
-        if self.throttle[name]:
-            self.throttle[name] -= 1
-            raise error("ThrottlingException")
-
-    def describe_log_groups(self, **params: Any) -> Any:
-        self._record("describe_log_groups")
-        return self.real.describe_log_groups(**params)
 
     def describe_log_streams(self, **params: Any) -> Any:
-        self._record("describe_log_streams")
+        self.record("describe_log_streams")
         page = self.real.describe_log_streams(**params)
         for stream in page["logStreams"]:
             created, last = self.ages[stream["logStreamName"]]
@@ -76,9 +56,8 @@ class Logs:
         return page
 
     def delete_log_stream(self, logGroupName: str, logStreamName: str) -> Any:
-        self._record("delete_log_stream")
-        if logStreamName in self.broken:
-            raise error(self.broken[logStreamName])
+        self.record("delete_log_stream")
+        self.fail_if_broken(logStreamName)
         return self.real.delete_log_stream(logGroupName=logGroupName, logStreamName=logStreamName)
 
 
@@ -103,16 +82,8 @@ def remaining(client: Logs, group: str) -> set[str]:
 
 
 def run(client: Logs, job: dict[str, Any] | None = None, **kw: Any) -> Any:
-    return log_streams.run(
-        {**JOB, **(job or {})},
-        now=NOW,
-        budget=kw.pop("budget", TimeBudget.seconds(600)),
-        event=kw.pop("event", {}),
-        logs_client=client,
-        clock=kw.pop("clock", FakeClock()),
-        own_stream=kw.pop("own_stream", (None, None)),
-        **kw,
-    )
+    kw.setdefault("own_stream", (None, None))
+    return run_target(log_streams.run, JOB, job, logs_client=client, **kw)
 
 
 KEPT = {"busy", "late-backfill", "empty-young"}
@@ -170,19 +141,15 @@ def test_chunks_with_tokens_visit_every_stream_once(estate) -> None:
 
 @pytest.mark.parametrize("seconds", [0.5, 0.9, 1.3, 1.7])
 def test_out_of_time_hands_on_a_cursor_and_the_chain_finishes_the_job(estate, seconds) -> None:
-    clock = FakeClock()
-    deadline = clock.now + seconds  # 5 requests/s: one call every 0.2 s
-    budget = TimeBudget(lambda: int((deadline - clock.now) * 1000), reserve_seconds=0)
-    first = run(estate, budget=budget, clock=clock, chunk=2)
+    clock = FakeClock()  # 5 requests/s: one call every 0.2 s
+    first = run(estate, budget=clock.budget(seconds), clock=clock, chunk=2)
     assert first.status == "stopped-early"
     cursor = json.loads(first.cursor)
     assert cursor["deleted"] == first.deleted and cursor["group"].startswith("/app/")
     reports = [first]
     while reports[-1].status == "stopped-early":
-        deadline = clock.now + seconds
-        reports.append(
-            run(estate, budget=budget, clock=clock, chunk=2, event={"cursor": reports[-1].cursor})
-        )
+        budget, previous = clock.budget(seconds), reports[-1].cursor
+        reports.append(run(estate, budget=budget, clock=clock, chunk=2, event={"cursor": previous}))
         assert len(reports) < 20
     assert remaining(estate, "/app/a") == KEPT and remaining(estate, "/app/b") == KEPT
     assert sum(r.deleted for r in reports) == 4

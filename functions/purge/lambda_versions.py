@@ -15,35 +15,31 @@ the `keep` newest, and any modified less than `older_than` ago.
 Every Lambda call goes through a token bucket at `max_rate` (default 5/s, at most 10/s: the
 account's ~15/s is shared with deploys) and is retried with back-off when throttled. Candidates
 are deleted oldest first after everything is planned, so the caps see the whole examined set.
+A version Lambda refuses to delete by design is kept with the reason, not failed, so it does not
+fail every run: one of a Lambda@Edge function with replicas ("replicated", until CloudFront has
+removed them) and one Lambda reports in conflict ("conflict", e.g. in use by an operation in
+progress; the next run tries again). Any other error is a failure.
 """
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
-from functions.purge import pacing
-from functions.purge.pacing import Clock, Pacer, RealClock, TokenBucket, error_code
-from functions.purge.planning import (
-    Deletion,
-    cap,
-    delete_each,
-    guard_for,
-    new_report,
-    parse_time,
-    read_cursor,
-    write_cursor,
-)
+from functions.purge.pacing import Clock, Pacer, error_code
+from functions.purge.planning import Deletion, TargetRun, parse_time
 from functions.purge.report import PurgeReport
 from functions.runtime.budget import TimeBudget
 
 TARGET = "lambda-versions"
-DEFAULT_RATE = 5.0
-MAX_RATE = 10.0  # never more than two thirds of the account's shared ~15 requests/s
 # A function deleted between selection and listing (the tagging API lags) is simply skipped.
 GONE = frozenset({"ResourceNotFoundException"})
+# "... unable to delete arn:...:function:NAME:3 because it is a replicated function."
+REPLICATED = re.compile(r"\breplica", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -64,28 +60,15 @@ def run(
     tagging_client: Any = None,
     clock: Clock | None = None,
 ) -> PurgeReport:
-    cursor = read_cursor(event, keys=("function",))  # rejects a bad event before any call
-    report = new_report(job, TARGET)
-    clock = clock or RealClock()
-    rate = min(float(job.get("max_rate") or DEFAULT_RATE), MAX_RATE)
-    lam = Pacer(
-        lambda_client or pacing.client("lambda"),
-        report.api_calls,
-        TokenBucket(rate, clock=clock),
-        clock,
-        retries=report.retries,
-    )
-    tagging = Pacer(
-        tagging_client or pacing.client("resourcegroupstaggingapi"),
-        report.api_calls,
-        clock=clock,
-        retries=report.retries,
-    )
-    names = [n for n in select(job, lam, tagging) if n >= cursor.get("function", "")]
+    purge = TargetRun.start(job, TARGET, event, cursor_keys=("function",), clock=clock)
+    lam = purge.paced(lambda_client, "lambda")
+    # The tagging API has its own limits, apart from Lambda's control plane: retried, not paced.
+    tagging = purge.paced(tagging_client, "resourcegroupstaggingapi", bucket=False)
+    names = [n for n in select(job, lam, tagging) if n >= purge.cursor.get("function", "")]
     mapped = mapped_versions(lam)
-    planned, unplanned = plan(job, names, lam, mapped, now, budget, report)
-    execute(job, planned, unplanned, lam, budget, report, cursor)
-    return report
+    planned, unplanned = plan(job, names, lam, mapped, now, budget, purge.report)
+    execute(purge, planned, unplanned, lam, budget)
+    return purge.report
 
 
 def select(job: dict[str, Any], lam: Pacer, tagging: Pacer) -> list[str]:
@@ -204,24 +187,38 @@ def protections(name: str, lam: Pacer, mapped: set[str]) -> dict[str, str]:
 
 
 def execute(
-    job: dict[str, Any],
+    purge: TargetRun,
     candidates: list[Version],
     unplanned: list[str],
     lam: Pacer,
     budget: TimeBudget,
-    report: PurgeReport,
-    cursor: dict[str, Any],
 ) -> None:
     """Delete the oldest first, within the caps; say where a continued run picks up."""
     ordered = sorted(candidates, key=lambda v: (v.modified, v.function, v.number))
-    allowed = cap(report, guard_for(job), ordered, int(cursor.get("deleted", 0)))
-    deletions = [Deletion(v.arn, _deleter(lam, v.function, str(v.number))) for v in allowed]
-    done = delete_each(report, deletions, budget, gone=GONE)
+    allowed, done = purge.delete(
+        ordered, partial(_deletion, lam), budget, gone=GONE, undeletable=undeletable
+    )
     left = [v.function for v in allowed[done:]] + unplanned[:1]
-    if left and report.status != "capped":
+    if left and purge.report.status != "capped":
         reason = "time budget reached" + (f" before planning {unplanned[0]}" if unplanned else "")
-        report.stop("stopped-early", reason, write_cursor(cursor, report, function=min(left)))
+        purge.hand_on(reason, function=min(left))
 
 
-def _deleter(lam: Pacer, function: str, version: str) -> Any:
-    return lambda: lam.call("delete_function", FunctionName=function, Qualifier=version)
+def undeletable(exc: Exception) -> str | None:
+    """Why Lambda refuses to delete a version by design, or None for a genuine error."""
+    code = error_code(exc)
+    if code == "ResourceConflictException":
+        return "conflict"
+    message = str((getattr(exc, "response", None) or {}).get("Error", {}).get("Message", ""))
+    if code == "InvalidParameterValueException" and REPLICATED.search(message):
+        return "replicated"
+    return None
+
+
+def _deletion(lam: Pacer, version: Version) -> Deletion:
+    return Deletion(
+        version.arn,
+        lambda: lam.call(
+            "delete_function", FunctionName=version.function, Qualifier=str(version.number)
+        ),
+    )
