@@ -10,14 +10,18 @@ afterwards, so `ops apply` cannot move it back once the deployer has deployed it
 
 from __future__ import annotations
 
+from typing import Any
+
 import awacs.awslambda
 import awacs.s3
 from awacs.aws import (
+    Action,
     Allow,
     ArnNotEquals,
     ArnNotLike,
     Bool,
     Condition,
+    ConditionElement,
     Deny,
     PolicyDocument,
     Principal,
@@ -230,38 +234,45 @@ def _bucket_policy(
     deployer: Deployer, bucket: str, deploy_bucket: s3.Bucket, fn: FunctionResources
 ) -> s3.BucketPolicy:
     """TLS only; uploads only by `writers`; reports only by this region's deployer."""
-    everyone = Principal("*")
     statements = [
-        Statement(
-            Sid="DenyInsecureTransport",
-            Effect=Deny,
-            Principal=everyone,
-            # A Deny of every action narrows; it grants nothing.
-            Action=[awacs.s3.Action("*")],
-            Resource=[s3_arn(bucket), s3_arn(f"{bucket}/*")],
-            Condition=Condition(Bool("aws:SecureTransport", "false")),
+        # A Deny of every action narrows; it grants nothing.
+        _deny_everyone(
+            "DenyInsecureTransport",
+            awacs.s3.Action("*"),
+            [s3_arn(bucket), s3_arn(f"{bucket}/*")],
+            Bool("aws:SecureTransport", "false"),
         ),
-        Statement(
-            Sid="UploadsOnlyByWriters",
-            Effect=Deny,
-            Principal=everyone,
-            Action=[awacs.s3.PutObject],
-            Resource=[s3_arn(f"{bucket}/{deployer.prefix}*")],
-            Condition=Condition(ArnNotLike("aws:PrincipalArn", list(deployer.writers))),
+        _deny_everyone(
+            "UploadsOnlyByWriters",
+            awacs.s3.PutObject,
+            [s3_arn(f"{bucket}/{deployer.prefix}*")],
+            ArnNotLike("aws:PrincipalArn", list(deployer.writers)),
         ),
-        Statement(
-            Sid="ReportsOnlyByTheDeployer",
-            Effect=Deny,
-            Principal=everyone,
-            Action=[awacs.s3.PutObject],
-            Resource=[s3_arn(f"{bucket}/{deployer.report_prefix}*")],
-            Condition=Condition(ArnNotEquals("aws:PrincipalArn", GetAtt(fn.role, "Arn"))),
+        _deny_everyone(
+            "ReportsOnlyByTheDeployer",
+            awacs.s3.PutObject,
+            [s3_arn(f"{bucket}/{deployer.report_prefix}*")],
+            ArnNotEquals("aws:PrincipalArn", GetAtt(fn.role, "Arn")),
         ),
     ]
     return s3.BucketPolicy(
         "DeployBucketPolicy",
         Bucket=Ref(deploy_bucket),
         PolicyDocument=PolicyDocument(Version=POLICY_VERSION, Statement=statements),
+    )
+
+
+def _deny_everyone(
+    sid: str, action: Action, resources: list[Any], unless: ConditionElement
+) -> Statement:
+    """A bucket-policy statement: nobody may do `action` on `resources` when `unless` holds."""
+    return Statement(
+        Sid=sid,
+        Effect=Deny,
+        Principal=Principal("*"),
+        Action=[action],
+        Resource=resources,
+        Condition=Condition(unless),
     )
 
 
