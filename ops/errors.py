@@ -21,6 +21,12 @@ class OpsError(Exception):
         self.message = message
 
 
+class UsageError(OpsError):
+    """A command asked for something the config does not have (exit 2, like a bad option)."""
+
+    exit_code = EXIT_USAGE
+
+
 @dataclass(frozen=True)
 class Problem:
     """One thing wrong with a config file: where (a key path like `purge[0].schedule`) and what."""

@@ -12,8 +12,7 @@ from typing import Any
 
 from ops import push
 from ops.config import Config, Section
-from ops.invoke import LOCAL_ACCOUNT
-from ops.naming import logical_id
+from ops.naming import LOCAL_ACCOUNT, logical_id
 from templates import log_processors, responders
 
 Sample = Callable[[Config, Section, Any, str], dict[str, Any]]

@@ -20,9 +20,8 @@ from typing import Any
 
 from ops.config import Config
 from ops.errors import OpsError
+from ops.naming import LOCAL_ACCOUNT
 from ops.render import build_template
-
-LOCAL_ACCOUNT = "000000000000"  # shown in the local context's ARN; no call is made to learn it
 
 
 @dataclass

@@ -7,6 +7,8 @@ rename in the config is the only thing that renames a resource.
 from __future__ import annotations
 
 MAX_FUNCTION_NAME = 64
+# The account in local contexts and sample events; no call is made to learn the real one.
+LOCAL_ACCOUNT = "000000000000"
 
 
 def function_name(stack: str, family: str, name: str) -> str:

@@ -30,7 +30,7 @@ from awacs.aws import (
 from awacs.sts import AssumeRole
 from troposphere import GetAtt, Ref, awslambda, iam, s3
 
-from ops.errors import OpsError
+from ops.errors import UsageError
 from ops.models.deployer import Deployer, deploy_regions
 from ops.naming import function_name
 from templates.common import (
@@ -56,7 +56,7 @@ def add_deployer(ctx: RenderContext, deployer: Deployer) -> FunctionResources:
     bucket = deployer.bucket_in(region)
     if bucket is None:
         regions = ", ".join(deploy_regions(ctx.config))
-        raise OpsError(
+        raise UsageError(
             f"the deployer has no stack for {region}: render with --region one of {regions}"
         )
     fn = add_function(ctx, _spec(ctx, deployer, bucket))

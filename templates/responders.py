@@ -44,7 +44,7 @@ from ops.models.responder import (
     RdsExtendStorage,
     Responder,
 )
-from ops.naming import function_name, logical_id
+from ops.naming import LOCAL_ACCOUNT, function_name, logical_id
 from templates.common import (
     POLICY_VERSION,
     FunctionResources,
@@ -324,7 +324,6 @@ ACTION_STATEMENTS: dict[str, Callable[[Responder], list[Statement]]] = {
 def sample_event(config: Config, section: Any, item: Responder, region: str) -> dict[str, Any]:
     """What the responder's trigger delivers when its alarm fires: an SNS record for an alarm
     defined here, an EventBridge state change for existing alarms (`ops event NAME`)."""
-    from ops.invoke import LOCAL_ACCOUNT  # ops.invoke renders templates: import at call time
 
     name = function_name(config.stack.name, FAMILY, item.name)
     if item.alarms:

@@ -177,6 +177,16 @@ def test_a_region_without_a_deploy_bucket_is_an_error() -> None:
         render(load_config(CONFIG), region="us-west-2")
 
 
+def test_render_for_a_region_the_config_does_not_deploy_to_is_a_usage_error() -> None:
+    from click.testing import CliRunner
+
+    from ops.cli import cli
+
+    result = CliRunner().invoke(cli, ["render", "--config", str(CONFIG), "--region", "us-west-2"])
+    assert result.exit_code == 2 and result.stdout == ""
+    assert "Error: the deployer has no stack for us-west-2" in result.stderr
+
+
 def test_apply_brings_the_replicas_up_first() -> None:
     assert replica_regions(load_config(CONFIG)) == ["ap-northeast-1"]
     assert replica_regions(load_config(EXAMPLE)) == ["ap-southeast-2", "eu-west-1"]

@@ -62,10 +62,6 @@ def config_option(func: F) -> F:
     )(func)
 
 
-def region_option(func: F) -> F:
-    return click.option("--region", help="AWS region (default: the profile's or AWS_REGION).")(func)
-
-
 def endpoint_option(func: F) -> F:
     return click.option(
         "--endpoint-url",
