@@ -31,7 +31,10 @@ def problems(data: dict) -> list[str]:
 
 def config_with(**job_changes: object) -> dict:
     job = {**GOOD_JOB, **job_changes}
-    return {"stack": {"name": "acme-ops"}, "purge": [{k: v for k, v in job.items() if v is not None}]}
+    return {
+        "stack": {"name": "acme-ops"},
+        "purge": [{k: v for k, v in job.items() if v is not None}],
+    }
 
 
 def test_the_bundled_config_loads() -> None:
@@ -64,7 +67,12 @@ def test_missing_required_key() -> None:
         ("bucket", "ab", "purge[0].bucket: expected a valid S3 bucket name"),
         ("bucket", "192.168.1.1", "purge[0].bucket: expected a valid S3 bucket name"),
         ("bucket", "acme..media", "purge[0].bucket: expected a valid S3 bucket name"),
-        ("target", "ec2", "purge[0].target: expected 'ebs-snapshots' or 'lambda-versions' or 'log-streams' or 's3'"),
+        (
+            "target",
+            "ec2",
+            "purge[0].target: expected 'ebs-snapshots' or 'lambda-versions' or 'log-streams' "
+            "or 's3'",
+        ),
         ("name", "Tmp_Images", "purge[0].name: expected lowercase letters, digits and single"),
         ("schedule", "rate(1 hours)", "purge[0].schedule: expected rate(1 hour)"),
         ("schedule", "rate(0 minutes)", "purge[0].schedule: expected a rate of at least 1"),
@@ -76,7 +84,9 @@ def test_missing_required_key() -> None:
         ("schedule", "every hour", "purge[0].schedule: expected rate(...) or cron(...)"),
     ],
 )
-def test_bad_values_name_the_key_and_what_was_expected(key: str, value: object, expected: str) -> None:
+def test_bad_values_name_the_key_and_what_was_expected(
+    key: str, value: object, expected: str
+) -> None:
     found = problems(config_with(**{key: value}))
     assert len(found) == 1 and found[0].startswith(expected), found
 

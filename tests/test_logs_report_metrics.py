@@ -119,7 +119,7 @@ def test_text_and_json_reports_timeouts_oom_and_bad_lines() -> None:
     assert totals(docs, "MemoryUtilization") == [50.0, 54.69, 100.0, 12.5, 15.62, 100.0]
     assert {d["FunctionName"] for d in function_docs(docs)} == {"api"}
     assert function_docs(docs)[0]["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "acme/Lambda"
-    processor = [d for d in docs if "Processor" in d][0]
+    processor = next(d for d in docs if "Processor" in d)
     assert processor["MalformedLines"] == 2 and processor["LogEvents"] == len(MIXED)
 
 
@@ -217,7 +217,7 @@ def test_handler_counts_a_payload_that_does_not_decode(capsys: pytest.CaptureFix
 
 @pytest.mark.usefixtures("reports_job")
 def test_handler_rejects_other_events_without_output(capsys: pytest.CaptureFixture[str]) -> None:
-    with pytest.raises(ValueError, match="awslogs.data"):
+    with pytest.raises(ValueError, match=r"awslogs\.data"):
         handler({"source": "aws.events"}, Context())
     assert capsys.readouterr().out == ""
 

@@ -27,7 +27,9 @@ def test_same_sources_same_bytes_and_key(tmp_path: Path) -> None:
 def test_changed_code_changes_the_key(tmp_path: Path) -> None:
     root = copy_sources(tmp_path)
     before = build_bundle("purge", root).key
-    (root / "purge" / "handler.py").write_text((root / "purge" / "handler.py").read_text() + "\n# x\n")
+    (root / "purge" / "handler.py").write_text(
+        (root / "purge" / "handler.py").read_text() + "\n# x\n"
+    )
     build_bundle.cache_clear()
     assert build_bundle("purge", root).key != before
 

@@ -33,8 +33,12 @@ def test_cfn_lint_reports_nothing(path) -> None:
 
 def test_two_renders_in_separate_processes_are_byte_identical() -> None:
     cmd = [sys.executable, "-m", "ops.cli", "render", "--config", str(ROOT / "ops.toml")]
-    first = subprocess.run(cmd, capture_output=True, check=True, env={"PYTHONHASHSEED": "1", "PATH": ""})
-    second = subprocess.run(cmd, capture_output=True, check=True, env={"PYTHONHASHSEED": "2", "PATH": ""})
+    first = subprocess.run(
+        cmd, capture_output=True, check=True, env={"PYTHONHASHSEED": "1", "PATH": ""}
+    )
+    second = subprocess.run(
+        cmd, capture_output=True, check=True, env={"PYTHONHASHSEED": "2", "PATH": ""}
+    )
     assert first.stdout == second.stdout and first.stdout.startswith(b"{")
     assert first.stderr == b""
 
@@ -45,7 +49,9 @@ def test_yaml_render_is_the_same_template() -> None:
     from ops.render import build_template
 
     loaded = yaml.load(render(load_config(ROOT / "ops.toml"), "yaml"), Loader=yaml.BaseLoader)
-    assert sorted(loaded["Resources"]) == sorted(build_template(load_config(ROOT / "ops.toml")).resources)
+    assert sorted(loaded["Resources"]) == sorted(
+        build_template(load_config(ROOT / "ops.toml")).resources
+    )
 
 
 def test_no_wildcard_action_anywhere() -> None:
@@ -115,8 +121,10 @@ def test_code_key_is_the_content_hash_and_bucket_follows_convention() -> None:
 
 
 def test_named_artifact_bucket_is_used(write_config) -> None:
-    text = (ROOT / "ops.toml").read_text().replace(
-        'name = "acme-ops"', 'name = "acme-ops"\nartifact_bucket = "acme-artifacts"'
+    text = (
+        (ROOT / "ops.toml")
+        .read_text()
+        .replace('name = "acme-ops"', 'name = "acme-ops"\nartifact_bucket = "acme-artifacts"')
     )
     code = template(write_config(text))["Resources"]["PurgeTmpImagesFunction"]["Properties"]["Code"]
     assert code["S3Bucket"] == "acme-artifacts"

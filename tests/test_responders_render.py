@@ -82,8 +82,11 @@ def test_roles_touch_exactly_their_resources() -> None:
     assert ddb["TableCapacity"]["Resource"] == [
         {"Fn::Sub": "arn:${AWS::Partition}:dynamodb:${AWS::Region}:${AWS::AccountId}:table/users"}
     ]
-    assert ddb["StillInAlarm"]["Resource"] == [{"Fn::Sub": "arn:${AWS::Partition}:cloudwatch:"
-        "${AWS::Region}:${AWS::AccountId}:alarm:acme-responders-responder-users-read-capacity"}]  # fmt: skip
+    alarm_arn = (
+        "arn:${AWS::Partition}:cloudwatch:${AWS::Region}:${AWS::AccountId}:alarm:"
+        "acme-responders-responder-users-read-capacity"
+    )
+    assert ddb["StillInAlarm"]["Resource"] == [{"Fn::Sub": alarm_arn}]
     assert ddb["WebhookSecret"]["Resource"] == [{"Fn::Sub": "arn:${AWS::Partition}:secretsmanager:"
         "${AWS::Region}:${AWS::AccountId}:secret:ops/slack-webhook-??????"}]  # fmt: skip
     assert ddb["Markers"]["Resource"] == [{"Fn::GetAtt": ["ResponderMarkers", "Arn"]}]
@@ -127,7 +130,8 @@ GOOD = {"name": "r", "action": "dynamodb-scale", "table": "users", "ceiling": 10
     ({"action": "scale-up"}, "responder[0].action: expected 'dynamodb-scale' or"),
     ({"alarm": {**ALARM, "dimensions": {"TableName": "orders"}}},
      "responder[0].alarm.dimensions: expected TableName = 'users'"),
-    ({"alarm": {**ALARM, "period": 45}}, "responder[0].alarm.period: expected 10, 30 or a multiple"),
+    ({"alarm": {**ALARM, "period": 45}},
+     "responder[0].alarm.period: expected 10, 30 or a multiple"),
     ({"alarm": None, "alarms": ["*"]}, "responder[0].alarms: expected alarm names, or prefixes"),
     ({"alarm": None, "alarms": ["a*b"]}, "responder[0].alarms: expected alarm names, or prefixes"),
 ])  # fmt: skip
