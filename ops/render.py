@@ -70,14 +70,22 @@ def check_limits(template: Template, body: str, source: str = "config") -> None:
 
     sizes = {name: len(getattr(template, name)) for name in LIMITS}
     problems = [
-        Problem("", f"the template has {n} {name}; CloudFormation allows {LIMITS[name]} per "
-                    "stack: split the config into several stacks")
+        Problem(
+            "",
+            f"the template has {n} {name}; CloudFormation allows {LIMITS[name]} per "
+            "stack: split the config into several stacks",
+        )
         for name, n in sizes.items()
         if n > LIMITS[name]
     ]
     size = len(body.encode())
     if size > MAX_TEMPLATE_BYTES:
-        problems.append(Problem("", f"the template is {size:,} bytes; CloudFormation reads at "
-                                    f"most {MAX_TEMPLATE_BYTES:,}: split the config"))
+        problems.append(
+            Problem(
+                "",
+                f"the template is {size:,} bytes; CloudFormation reads at "
+                f"most {MAX_TEMPLATE_BYTES:,}: split the config",
+            )
+        )
     if problems:
         raise ConfigError(source, problems)
