@@ -42,8 +42,7 @@ def resolve_regions(aws: AwsOptions) -> list[str]:
 
 
 def stderr_console() -> Console:
-    stream = click.get_text_stream("stderr")
-    return Console(stream, tty=stream.isatty())
+    return Console(sys.stderr, tty=sys.stderr.isatty())
 
 
 def confirmer(yes: bool, command: str) -> Callable[[str], bool]:
