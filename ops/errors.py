@@ -22,9 +22,15 @@ class OpsError(Exception):
 
 
 class UsageError(OpsError):
-    """A command asked for something the config does not have (exit 2, like a bad option)."""
+    """A command line, parameters file or region the config cannot serve (exit 2)."""
 
     exit_code = EXIT_USAGE
+
+
+class TimedOut(OpsError):
+    """We stopped waiting while AWS is still working: not a failure (exit 3)."""
+
+    exit_code = EXIT_TIMEOUT
 
 
 @dataclass(frozen=True)

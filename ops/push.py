@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from ops.config import Config
-from ops.errors import EXIT_TIMEOUT, OpsError
+from ops.errors import OpsError, TimedOut
 from ops.models.deployer import Deployer
 from ops.package import build_bundle, zip_directory
 from templates.deployer import BUNDLE as DEPLOYER_BUNDLE
@@ -29,10 +29,6 @@ from templates.deployer import BUNDLE as DEPLOYER_BUNDLE
 MAX_UPLOAD = 262_144_000  # the deployer refuses larger zips: refuse them before uploading
 POLL_SECONDS = 2.0
 FAILED_REPORTS = ("rejected", "failed", "skipped")  # "skipped" with the code not running
-
-
-class PushTimeout(OpsError):
-    exit_code = EXIT_TIMEOUT
 
 
 @dataclass(frozen=True)
@@ -253,7 +249,7 @@ def wait_for(
     clock: Callable[[], float] = time.monotonic,
     progress: Callable[[str], None] = lambda _line: None,
 ) -> dict[str, tuple[str, str]]:
-    """Poll every region until each has deployed or failed; PushTimeout past `timeout`."""
+    """Poll every region until each has deployed or failed; TimedOut past `timeout`."""
     deadline = clock() + timeout
     pending = wait_regions(deployer, pushed)
     done: dict[str, tuple[str, str]] = {}
@@ -267,7 +263,7 @@ def wait_for(
         if not pending:
             return done
         if clock() >= deadline:
-            raise PushTimeout(
+            raise TimedOut(
                 f"after {timeout:g}s the {pushed.stage} alias of {pushed.function} does not run "
                 f"the upload yet in {', '.join(pending)}; check the deployer's logs and "
                 "dead-letter queue there, or wait longer with --timeout"

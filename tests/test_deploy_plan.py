@@ -12,7 +12,6 @@ from ops.deploy.plan import (
     OWNER_TAG,
     Action,
     StackState,
-    UsageError,
     capabilities,
     code_keys,
     decide,
@@ -23,7 +22,7 @@ from ops.deploy.plan import (
     summarize,
 )
 from ops.deploy.summary import RegionResult, change_lines, region_lines
-from ops.errors import EXIT_FAILED, EXIT_USAGE
+from ops.errors import EXIT_FAILED, EXIT_USAGE, UsageError
 
 OWNED = {OWNER_TAG: "acme-ops"}
 

@@ -16,10 +16,9 @@ import pytest
 from moto import mock_aws
 
 from ops.config import load_config
-from ops.errors import EXIT_TIMEOUT, OpsError
+from ops.errors import EXIT_TIMEOUT, OpsError, TimedOut
 from ops.package import zip_directory
 from ops.push import (
-    PushTimeout,
     RegionClients,
     check_push,
     code_sha256,
@@ -128,7 +127,7 @@ def test_wait_gives_up_with_the_timeout_exit_code() -> None:
         clients = {PRIMARY: RegionClients(primary.lam, primary.s3)}
         one_region = config.deployer.__class__(**{**vars(config.deployer), "replicas": {}})
         ticks = iter(range(100))
-        with pytest.raises(PushTimeout, match="does not run the upload yet in eu-west-1") as caught:
+        with pytest.raises(TimedOut, match="does not run the upload yet in eu-west-1") as caught:
             wait_for(
                 one_region,
                 pushed,

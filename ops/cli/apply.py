@@ -27,8 +27,9 @@ from ops.cli.context import (
 from ops.config import Config
 from ops.deploy.events import Watcher
 from ops.deploy.execute import Clients, Deployer, StackRequest
-from ops.deploy.plan import UsageError, deploy_regions, load_parameters
+from ops.deploy.plan import deploy_regions, load_parameters
 from ops.deploy.summary import Console, RegionResult, region_lines
+from ops.errors import UsageError
 from ops.render import render
 
 

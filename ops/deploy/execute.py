@@ -25,7 +25,6 @@ from ops.deploy.plan import (
     Action,
     ChangeSetSummary,
     StackState,
-    UsageError,
     capabilities,
     code_keys,
     decide,
@@ -36,7 +35,7 @@ from ops.deploy.plan import (
     summarize,
 )
 from ops.deploy.summary import Console, RegionResult, change_lines, counts, failure_lines
-from ops.errors import EXIT_FAILED, EXIT_TIMEOUT, OpsError
+from ops.errors import EXIT_FAILED, EXIT_TIMEOUT, TimedOut, UsageError
 
 CHANGE_SET_PENDING = ("CREATE_PENDING", "CREATE_IN_PROGRESS")
 MAX_SETTLE_ROUNDS = 3  # wait / recreate / continue-rollback, then the stack must be usable
@@ -210,7 +209,7 @@ class Deployer:
             if summary.status not in CHANGE_SET_PENDING:
                 return summary
             if self.watcher.clock() - start >= self.watcher.timeout:
-                raise StillRunning(
+                raise TimedOut(
                     f"change set {change_set_id} is still {summary.status} after "
                     f"{self.watcher.timeout:.0f}s; CloudFormation is still working on it"
                 )
@@ -371,12 +370,6 @@ class Deployer:
             self.console.line(f"Stack {state.name} in {self.region}: deleted")
             return RegionResult(self.region, "deleted")
         return self._failed(state.name, outcome)
-
-
-class StillRunning(OpsError):
-    """CloudFormation is still preparing the change set when our time ran out."""
-
-    exit_code = EXIT_TIMEOUT
 
 
 def _without_continue(request: StackRequest) -> StackRequest:

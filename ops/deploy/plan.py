@@ -15,7 +15,7 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
-from ops.errors import EXIT_FAILED, EXIT_USAGE, OpsError
+from ops.errors import EXIT_FAILED, EXIT_USAGE, UsageError
 
 OWNER_TAG = "ops:stack"  # marks a stack `ops` created, so it may delete a failed first creation
 INLINE_TEMPLATE_LIMIT = 51_200  # CreateChangeSet's TemplateBody limit; larger goes through S3
@@ -31,12 +31,6 @@ IAM_NAME_KEYS = {
 IAM_UNNAMED = ("AWS::IAM::Policy", "AWS::IAM::AccessKey", "AWS::IAM::UserToGroupAddition")
 # Stable failed states that only a delete (or a continued rollback) can get out of.
 DELETE_ONLY = ("ROLLBACK_FAILED", "DELETE_FAILED", "IMPORT_ROLLBACK_FAILED")
-
-
-class UsageError(OpsError):
-    """A command line or parameters file that cannot be used (exit 2)."""
-
-    exit_code = EXIT_USAGE
 
 
 @dataclass(frozen=True)
