@@ -25,31 +25,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run as `python bench/apply_noop.py`: tests/ is not on the path
 
+from tests.configs import two_jobs  # noqa: E402
 from tests.moto_server import moto_server  # noqa: E402
 
 REGION = "eu-west-1"
 STACK = "bench-noop"
-CONFIG = f"""
-[stack]
-name = "{STACK}"
-tags = {{ team = "sre" }}
-
-[[purge]]
-name = "tmp-images"
-target = "s3"
-schedule = "rate(1 hour)"
-bucket = "acme-media"
-prefix = "tmp/"
-older_than = "1h"
-
-[[purge]]
-name = "old-logs"
-target = "s3"
-schedule = "rate(1 day)"
-bucket = "acme-logs"
-prefix = "old/"
-older_than = "7d"
-"""
+CONFIG = two_jobs(STACK)
 READS = ("Describe", "Get", "List", "Head", "Validate")
 
 

@@ -22,6 +22,7 @@ from click.testing import CliRunner
 from ops.aws import AwsTarget
 from ops.cli import cli
 from ops.package import build_bundle
+from tests.configs import two_jobs
 
 pytestmark = pytest.mark.e2e
 
@@ -45,29 +46,7 @@ def calls(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
 
 
 def config(path: Path, stack: str, older_than: str = "1h") -> Path:
-    path.write_text(
-        f"""
-[stack]
-name = "{stack}"
-tags = {{ team = "sre" }}
-
-[[purge]]
-name = "tmp-images"
-target = "s3"
-schedule = "rate(1 hour)"
-bucket = "acme-media"
-prefix = "tmp/"
-older_than = "1h"
-
-[[purge]]
-name = "old-logs"
-target = "s3"
-schedule = "rate(1 day)"
-bucket = "acme-logs"
-prefix = "old/"
-older_than = "{older_than}"
-"""
-    )
+    path.write_text(two_jobs(stack, older_than))
     return path
 
 

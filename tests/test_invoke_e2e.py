@@ -11,21 +11,11 @@ import pytest
 from click.testing import CliRunner
 
 from ops.cli import cli
+from tests.configs import one_job
 
 pytestmark = pytest.mark.e2e
 
-CONFIG = """
-[stack]
-name = "acme-ops"
-[[purge]]
-name = "tmp-images"
-target = "s3"
-schedule = "rate(1 hour)"
-bucket = "acme-media"
-prefix = "tmp/"
-older_than = "1h"
-exclude = ["tmp/keep/*"]
-"""
+CONFIG = one_job() + 'exclude = ["tmp/keep/*"]\n'
 
 
 def age(bucket: str, keys: list[str], by: timedelta) -> None:

@@ -16,6 +16,7 @@ from functions.purge.continuation import KEY, BadContinuation
 from functions.purge.handler import PurgeFailed, run_job
 from ops.config import parse_config
 from ops.render import render
+from tests.configs import one_job
 from tests.conftest import ROOT
 from tests.test_purge_s3 import BUCKET, HOUR, JOB, T0, keys_left, put
 
@@ -126,17 +127,7 @@ def test_a_capped_run_logs_its_report_then_fails(bucket, capsys) -> None:
     assert len(keys_left(bucket)) == 20
 
 
-CONFIG = """
-[stack]
-name = "acme-ops"
-[[purge]]
-name = "tmp-images"
-target = "s3"
-schedule = "rate(1 hour)"
-bucket = "acme-media"
-prefix = "tmp/"
-older_than = "1h"
-"""
+CONFIG = one_job()
 
 
 def role_statements(text: str) -> dict[str, Any]:
