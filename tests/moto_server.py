@@ -1,7 +1,8 @@
 """A moto server on 127.0.0.1, for tests and benches that reach AWS over HTTP (the CLI with
 `--endpoint-url`, a subprocess): the one place that starts, waits for and stops one.
 
-Benches use it too (through bench/_moto.py), so it imports nothing else from tests/.
+Benches use it too (through bench/_moto.py), so it imports nothing else from tests/ but the
+moto_gaps patches every server here runs with.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from contextlib import contextmanager
 
 from moto.server import ThreadedMotoServer
 
+from tests import moto_gaps
+
 
 @contextmanager
 def moto_server(*, quiet: bool = False) -> Iterator[str]:
@@ -21,6 +24,7 @@ def moto_server(*, quiet: bool = False) -> Iterator[str]:
     object, say); it shares their state with any `mock_aws` in the same process. `quiet` drops
     werkzeug's line per request, which costs a bench time and drowns its output.
     """
+    moto_gaps.apply()  # read the bundled template as AWS does (see tests/moto_gaps.py)
     if quiet:
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
     # Port 0: the OS picks a free port when the server binds, so nothing can take it in between.

@@ -1,0 +1,201 @@
+"""Patches for the places where moto's CloudFormation accepts less than AWS's does (moto 5.2.5).
+
+They apply to the moto the tests and benches run in this process (the in-process server of
+tests/moto_server.py), never to what `ops render` emits: the template stays the CloudFormation AWS
+documents, and these make moto read it the way AWS does. Each patch names the gap it covers; drop
+one when moto models the resource itself (`tests/test_moto_gaps.py` says when).
+
+- `AWS::Lambda::Alias`: moto has no CloudFormation model for it, so it skips the resource, a `Ref`
+  to the alias resolves to nothing, and an `AWS::Lambda::Permission` on the alias fails inside moto
+  with KeyError 'FunctionName' (HTTP 500). `LambdaAliasModel` creates, updates and deletes the alias
+  through moto's own Lambda backend; `Ref` gives the alias ARN, as on AWS.
+- `AWS::KMS::Key` with `Tags`: CloudFormation spells the tags `Key`/`Value`, moto's KMS backend
+  expects the API's `TagKey`/`TagValue` and fails with KeyError 'TagKey'. The patch converts them.
+- `AWS::IAM::Role` `Policies`: moto stores a CloudFormation role's inline policy as the template's
+  dict, where the API stores JSON text, and its IAM enforcement then fails on every request of that
+  role with KeyError 'policy_document' (HTTP 500). The patch stores the JSON text, as PutRolePolicy
+  does, so a function's own role can be enforced.
+- IAM enforcement and resources: moto names the resource of a request only for a few services
+  (S3 among them) and checks every other request against the resource "*", which no scoped
+  statement matches, so every least-privilege role would fail. Where moto names no resource the
+  patch checks the action alone; and for S3's DeleteObjects, which moto checks against the bucket
+  where AWS checks each key, a statement on keys of that bucket counts. The resources themselves
+  are checked on the rendered template (test_render and the family render tests).
+- IAM enforcement and signatures: moto recomputes the SigV4 signature of a rest-json GET with a
+  query string (Lambda's ListFunctions, for one) differently from botocore and answers
+  SignatureDoesNotMatch. The patch skips moto's signature comparison; the access key must still
+  be one moto issued (an unknown key is still InvalidClientTokenId), and botocore signs as AWS
+  expects.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from typing import Any
+
+from moto.awslambda.models import lambda_backends
+from moto.cloudformation import parsing
+from moto.core.common_models import CloudFormationModel
+from moto.iam.access_control import IAMPolicyStatement, IAMRequestBase
+from moto.iam.models import Role
+from moto.kms.models import Key
+
+_applied = False
+
+
+class LambdaAliasModel(CloudFormationModel):
+    """`AWS::Lambda::Alias` for moto's CloudFormation, backed by moto's Lambda aliases."""
+
+    def __init__(self, arn: str, name: str, function_name: str) -> None:
+        self.arn = arn
+        self.name = name
+        self.function_name = function_name
+
+    @property
+    def physical_resource_id(self) -> str:
+        return self.arn
+
+    @staticmethod
+    def cloudformation_name_type() -> str:
+        return ""  # Name is required and names the alias; it is not a generated physical name
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::Lambda::Alias"
+
+    @classmethod
+    def has_cfn_attr(cls, attr: str) -> bool:
+        return attr in ("AliasArn",)
+
+    def get_cfn_attribute(self, attribute_name: str) -> str:
+        from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
+
+        if attribute_name == "AliasArn":
+            return self.arn
+        raise UnformattedGetAttTemplateException()
+
+    @classmethod
+    def create_from_cloudformation_json(
+        cls,
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> LambdaAliasModel:
+        props = cloudformation_json["Properties"]
+        backend = lambda_backends[account_id][region_name]
+        function = backend.get_function(props["FunctionName"])
+        alias = backend.create_alias(
+            name=props["Name"],
+            function_name=function.function_name,
+            function_version=str(props["FunctionVersion"]),
+            description=props.get("Description", ""),
+            routing_config=props.get("RoutingConfig", {}),
+        )
+        return cls(alias.arn, alias.name, function.function_name)
+
+    @classmethod
+    def update_from_cloudformation_json(
+        cls,
+        original_resource: LambdaAliasModel,
+        new_resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+    ) -> LambdaAliasModel:
+        props = cloudformation_json["Properties"]
+        backend = lambda_backends[account_id][region_name]
+        backend.update_alias(
+            name=original_resource.name,
+            function_name=original_resource.function_name,
+            function_version=str(props["FunctionVersion"]),
+            description=props.get("Description"),
+            routing_config=props.get("RoutingConfig"),
+        )
+        return original_resource
+
+    @classmethod
+    def delete_from_cloudformation_json(
+        cls,
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+    ) -> None:
+        name = resource_name.rsplit(":", 1)[-1]  # the physical id is the alias ARN
+        _delete_alias(
+            account_id, region_name, name, cloudformation_json["Properties"]["FunctionName"]
+        )
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        _delete_alias(account_id, region_name, self.name, self.function_name)
+
+    def is_created(self) -> bool:
+        return True
+
+
+def _delete_alias(account_id: str, region: str, name: str, function_name: str) -> None:
+    """As on AWS, an alias goes with its function: a function deleted first leaves nothing."""
+    from moto.awslambda.exceptions import UnknownFunctionException
+
+    with contextlib.suppress(UnknownFunctionException):
+        lambda_backends[account_id][region].delete_alias(name=name, function_name=function_name)
+
+
+def _kms_key_with_cloudformation_tags() -> None:
+    original = Key.create_from_cloudformation_json.__func__  # type: ignore[attr-defined]
+
+    def create(cls: type[Key], resource_name: str, cloudformation_json: Any, *args: Any, **kw: Any):
+        props = cloudformation_json.get("Properties", {})
+        tags = [{"TagKey": t["Key"], "TagValue": t["Value"]} for t in props.get("Tags", [])]
+        fixed = {**cloudformation_json, "Properties": {**props, "Tags": tags}}
+        return original(cls, resource_name, fixed, *args, **kw)
+
+    Key.create_from_cloudformation_json = classmethod(create)  # type: ignore[method-assign, assignment]
+
+
+def _role_policies_as_json_text() -> None:
+    original = Role.put_policy
+
+    def put_policy(self: Role, policy_name: str, policy_json: Any) -> None:
+        text = policy_json if isinstance(policy_json, str) else json.dumps(policy_json)
+        original(self, policy_name, text)
+
+    Role.put_policy = put_policy  # type: ignore[method-assign]
+
+
+def _resources_moto_cannot_name() -> None:
+    original = IAMPolicyStatement._check_element_matches
+
+    def matches(self: IAMPolicyStatement, element: Any, value: str) -> bool:
+        if element == "Resource" and value == "*":
+            return True  # moto did not say which resource: only the action is checked
+        if original(self, element, value):
+            return True
+        if element != "Resource" or not value.startswith("arn:aws:s3:::") or "/" in value:
+            return False
+        patterns = self._statement.get("Resource", [])
+        patterns = [patterns] if isinstance(patterns, str) else patterns
+        return any(str(p).startswith(f"{value}/") for p in patterns)
+
+    IAMPolicyStatement._check_element_matches = matches  # type: ignore[method-assign,assignment]
+
+
+def _no_signature_comparison() -> None:
+    IAMRequestBase.check_signature = lambda self: None  # type: ignore[method-assign]
+
+
+def apply() -> None:
+    """Install the patches once per process; moto caches its model map, so clear it after."""
+    global _applied
+    if _applied:
+        return
+    _kms_key_with_cloudformation_tags()
+    _role_policies_as_json_text()
+    _resources_moto_cannot_name()
+    _no_signature_comparison()
+    for cached in (parsing.get_model_list, parsing.get_model_map, parsing.get_name_type_map):
+        cached.cache_clear()
+    _applied = True

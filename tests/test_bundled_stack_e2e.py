@@ -1,0 +1,336 @@
+"""The bundled `ops.toml` end to end on a moto server: deployed whole (both deployer regions),
+then each function run through `ops invoke` under its own rendered role with moto's IAM
+enforcement on, and again with one action taken out of that role, which must fail.
+
+moto reads the template as AWS does only with tests/moto_gaps.py (Lambda alias, KMS key tags).
+moto's IAM evaluates actions, not resources or conditions: a role that names the right action on
+the wrong ARN passes here; the rendered ARNs and conditions are checked on the template itself
+(test_render, test_*_render). A family whose function makes no AWS call (the REPORT-line log
+processor prints EMF) has nothing to enforce and is not listed.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+import requests
+from click.testing import CliRunner
+
+from ops.cli import cli
+from tests.conftest import ROOT
+
+pytestmark = pytest.mark.e2e
+
+REGION = "eu-west-1"
+REPLICA = "ap-northeast-1"
+STACK = "acme-ops"
+
+
+def ops(endpoint: str, *args: str) -> Any:
+    result = CliRunner().invoke(cli, [*args, "--endpoint-url", endpoint])
+    if result.exception and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return result
+
+
+def aws(endpoint: str, service: str, region: str = REGION) -> Any:
+    return boto3.client(service, region_name=region, endpoint_url=endpoint)
+
+
+@pytest.fixture(scope="module")
+def endpoint(moto_endpoint: str) -> Iterator[str]:
+    """moto's state lives in the process: start from none and leave none (acme-media is used
+    by other modules too)."""
+    requests.post(f"{moto_endpoint}/moto-api/reset", timeout=10)
+    yield moto_endpoint
+    requests.post(f"{moto_endpoint}/moto-api/reset", timeout=10)
+
+
+@pytest.fixture(scope="module")
+def bundled(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of the root ops.toml, so a test can change it."""
+    path = tmp_path_factory.mktemp("bundled") / "ops.toml"
+    shutil.copy(ROOT / "ops.toml", path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def deployed(endpoint: str, bundled: Path) -> Path:
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("AWS_ACCESS_KEY_ID", "testing")
+        mp.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+        result = ops(endpoint, "apply", "--config", str(bundled), "--region", REGION, "--yes")
+    assert result.exit_code == 0, result.stderr
+    return bundled
+
+
+# ---- the stack's life: create, no changes, update, destroy ----------------------------------
+
+
+def test_the_bundled_stack_creates_in_both_regions_with_its_deployer_alias(
+    endpoint: str, deployed: Path
+) -> None:
+    for region in (REPLICA, REGION):
+        stack = aws(endpoint, "cloudformation", region).describe_stacks(StackName=STACK)
+        assert stack["Stacks"][0]["StackStatus"] == "CREATE_COMPLETE"
+        alias = aws(endpoint, "lambda", region).get_alias(
+            FunctionName="acme-ops-deployer-deployer", Name="prod"
+        )
+        assert alias["FunctionVersion"] == "$LATEST"
+        assert alias["AliasArn"].endswith(":function:acme-ops-deployer-deployer:prod")
+    policy = aws(endpoint, "lambda").get_policy(FunctionName="acme-ops-deployer-deployer")
+    principals = [s["Principal"] for s in json.loads(policy["Policy"])["Statement"]]
+    assert {"Service": "s3.amazonaws.com"} in principals  # the permission on the alias exists
+    kms = aws(endpoint, "kms")
+    resources = aws(endpoint, "cloudformation").list_stack_resources(StackName=STACK)
+    (key,) = [
+        r["PhysicalResourceId"]
+        for r in resources["StackResourceSummaries"]
+        if r["LogicalResourceId"] == "ResponderTopicKey"
+    ]
+    tags = {t["TagKey"]: t["TagValue"] for t in kms.list_resource_tags(KeyId=key)["Tags"]}
+    assert tags["team"] == "platform"
+    for region, bucket in (
+        (REGION, "acme-functions-eu-west-1"),
+        (REPLICA, "acme-functions-ap-northeast-1"),
+    ):
+        # moto's CloudFormation keeps neither the versioning nor the replication of these
+        # buckets (test_deployer_render checks both in the template): that they exist is all.
+        where = aws(endpoint, "s3", region).get_bucket_location(Bucket=bucket)
+        assert where["LocationConstraint"] == region
+
+
+def test_a_second_apply_of_the_bundled_stack_changes_nothing(endpoint: str, deployed: Path) -> None:
+    again = ops(endpoint, "apply", "--config", str(deployed), "--region", REGION, "--yes")
+    assert again.exit_code == 0, again.stderr
+    assert f"{STACK} in {REPLICA}: no changes" in again.stderr
+    assert f"{STACK} in {REGION}: no changes" in again.stderr
+
+
+# ---- every function under its own role, with IAM enforced ------------------------------------
+
+
+@contextmanager
+def enforced() -> Iterator[None]:
+    """moto's IAM enforcement on, from the next request (the server shares this process)."""
+    from moto import settings
+    from moto.core.authorization import ActionAuthenticatorMixin
+
+    saved = settings.INITIAL_NO_AUTH_ACTION_COUNT, ActionAuthenticatorMixin.request_count
+    settings.INITIAL_NO_AUTH_ACTION_COUNT = 0
+    ActionAuthenticatorMixin.request_count = 0
+    try:
+        yield
+    finally:
+        settings.INITIAL_NO_AUTH_ACTION_COUNT, ActionAuthenticatorMixin.request_count = saved
+
+
+def role_of(endpoint: str, function: str) -> str:
+    """The role name the deployed function runs under (as CloudFormation named it)."""
+    config = aws(endpoint, "lambda").get_function(FunctionName=function)["Configuration"]
+    return str(config["Role"]).rsplit("/", 1)[-1]
+
+
+@contextmanager
+def without(endpoint: str, role: str, action: str) -> Iterator[None]:
+    """The role's inline policies with `action` taken out of every statement, then put back."""
+    iam = aws(endpoint, "iam")
+    saved: dict[str, Any] = {}
+    for name in iam.list_role_policies(RoleName=role)["PolicyNames"]:
+        document = iam.get_role_policy(RoleName=role, PolicyName=name)["PolicyDocument"]
+        saved[name] = document
+        statements = []
+        for statement in document["Statement"]:
+            actions = statement["Action"]
+            actions = [actions] if isinstance(actions, str) else actions
+            kept = [a for a in actions if a != action]
+            if kept:
+                statements.append({**statement, "Action": kept})
+        trimmed = {**document, "Statement": statements}
+        iam.put_role_policy(RoleName=role, PolicyName=name, PolicyDocument=json.dumps(trimmed))
+    assert any(action in json.dumps(doc) for doc in saved.values()), (
+        f"{role} never had {action}: the mutation would prove nothing"
+    )
+    try:
+        yield
+    finally:
+        for name, document in saved.items():
+            iam.put_role_policy(RoleName=role, PolicyName=name, PolicyDocument=json.dumps(document))
+
+
+def invoke_as_role(
+    endpoint: str, config: Path, item: str, function: str, monkeypatch: pytest.MonkeyPatch
+) -> Any:
+    """`ops invoke ITEM` with the temporary credentials of FUNCTION's own role, IAM enforced."""
+    role = role_of(endpoint, function)
+    arn = f"arn:aws:iam::123456789012:role/{role}"
+    creds = aws(endpoint, "sts").assume_role(RoleArn=arn, RoleSessionName="ops-e2e")
+    credentials = creds["Credentials"]
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", credentials["AccessKeyId"])
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", credentials["SecretAccessKey"])
+    monkeypatch.setenv("AWS_SESSION_TOKEN", credentials["SessionToken"])
+    boto3.DEFAULT_SESSION = None  # a cached session would keep the credentials it resolved first
+    event = CliRunner().invoke(cli, ["event", item, "--config", str(config)])
+    assert event.exit_code == 0, event.stderr
+    event_file = config.parent / f"{item}.event.json"
+    event_file.write_text(event.stdout)
+    args = ["invoke", item, "--config", str(config), "--event", str(event_file)]
+    try:
+        with enforced():
+            return ops(endpoint, *args, "--region", REGION)
+    finally:
+        boto3.DEFAULT_SESSION = None
+
+
+@dataclass(frozen=True)
+class Case:
+    """One function of the bundled stack: what to seed, what its run must leave, and one action
+    its role needs (taken out, the same run must fail with AccessDenied)."""
+
+    item: str
+    function: str
+    needed: str
+    seed: Callable[[str], None]
+    check: Callable[[str, dict[str, Any]], None]
+
+
+def _backdate_objects(bucket: str, keys: list[str], by: timedelta) -> None:
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.s3.models import s3_backends
+
+    when = (datetime.now(UTC) - by).replace(tzinfo=None)
+    for key in keys:
+        s3_backends[DEFAULT_ACCOUNT_ID]["global"].get_object(bucket, key).last_modified = when
+
+
+def seed_media(endpoint: str) -> None:
+    s3 = aws(endpoint, "s3")
+    buckets = [b["Name"] for b in s3.list_buckets()["Buckets"]]
+    if "acme-media" not in buckets:
+        s3.create_bucket(
+            Bucket="acme-media", CreateBucketConfiguration={"LocationConstraint": REGION}
+        )
+    old = [f"tmp/{i:02d}.jpg" for i in range(5)]
+    for key in [*old, "tmp/fresh.jpg", "keep/a.jpg"]:
+        s3.put_object(Bucket="acme-media", Key=key, Body=b"x")
+    _backdate_objects("acme-media", old, timedelta(hours=2))
+
+
+def media_purged(endpoint: str, report: dict[str, Any]) -> None:
+    assert (report["status"], report["deleted"]) == ("finished", 5), report
+    left = [o["Key"] for o in aws(endpoint, "s3").list_objects_v2(Bucket="acme-media")["Contents"]]
+    assert left == ["keep/a.jpg", "tmp/fresh.jpg"]
+
+
+def seed_api_streams(endpoint: str) -> None:
+    logs = aws(endpoint, "logs")
+    groups = logs.describe_log_groups(logGroupNamePrefix="/aws/lambda/api-")["logGroups"]
+    if not groups:
+        logs.create_log_group(logGroupName="/aws/lambda/api-orders")
+    logs.create_log_stream(logGroupName="/aws/lambda/api-orders", logStreamName="quiet")
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.logs.models import logs_backends
+
+    group = logs_backends[DEFAULT_ACCOUNT_ID][REGION].groups["/aws/lambda/api-orders"]
+    stream = group.streams["quiet"]
+    stream.creation_time = (datetime.now(UTC) - timedelta(days=60)).replace(tzinfo=None)
+
+
+def api_streams_purged(endpoint: str, report: dict[str, Any]) -> None:
+    assert report["status"] == "finished", report
+    assert report["deleted"] == 1, report
+    streams = aws(endpoint, "logs").describe_log_streams(logGroupName="/aws/lambda/api-orders")
+    assert streams["logStreams"] == []
+
+
+def nothing_to_seed(endpoint: str) -> None:
+    return None
+
+
+def finished(endpoint: str, report: dict[str, Any]) -> None:
+    assert report["status"] == "finished", report
+    assert report["failed"] == {}, report
+
+
+CASES = [
+    Case("tmp-images", "acme-ops-purge-tmp-images", "s3:DeleteObject", seed_media, media_purged),
+    Case(
+        "quiet-api-streams",
+        "acme-ops-purge-quiet-api-streams",
+        "logs:DeleteLogStream",
+        seed_api_streams,
+        api_streams_purged,
+    ),
+    Case(
+        "api-versions",
+        "acme-ops-purge-api-versions",
+        "lambda:ListFunctions",
+        nothing_to_seed,
+        finished,
+    ),
+    Case(
+        "backup-snapshots",
+        "acme-ops-purge-backup-snapshots",
+        "ec2:DescribeSnapshots",
+        nothing_to_seed,
+        finished,
+    ),
+]
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.item for c in CASES])
+def test_each_function_runs_under_its_own_role_with_iam_enforced(
+    endpoint: str, deployed: Path, case: Case, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    case.seed(endpoint)
+    result = invoke_as_role(endpoint, deployed, case.item, case.function, monkeypatch)
+    assert result.exit_code == 0, result.stderr
+    case.check(endpoint, json.loads(result.stdout))
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.item for c in CASES])
+def test_each_function_fails_when_its_role_lacks_one_action_it_needs(
+    endpoint: str, deployed: Path, case: Case, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    case.seed(endpoint)
+    with without(endpoint, role_of(endpoint, case.function), case.needed):
+        result = invoke_as_role(endpoint, deployed, case.item, case.function, monkeypatch)
+    assert result.exit_code == 1, result.stdout
+    assert "AccessDenied" in result.stderr, result.stderr[-2000:]
+
+
+# ---- last: an update, then destroy ---------------------------------------------------------
+
+
+def test_zz_the_bundled_stack_updates_after_a_config_change_then_destroys(
+    endpoint: str, deployed: Path
+) -> None:
+    text = deployed.read_text().replace('older_than = "1h"', 'older_than = "2h"', 1)
+    deployed.write_text(text)
+    changed = ops(endpoint, "apply", "--config", str(deployed), "--region", REGION, "--yes")
+    assert changed.exit_code == 0, changed.stderr
+    assert "~ Modify  PurgeTmpImagesFunction" in changed.stderr
+    assert f"{STACK} in {REPLICA}: no changes" in changed.stderr
+    job = aws(endpoint, "lambda").get_function(FunctionName="acme-ops-purge-tmp-images")
+    variables = job["Configuration"]["Environment"]["Variables"]
+    assert json.loads(variables["OPS_JOB"])["older_than"] == 7200
+
+    gone = ops(endpoint, "destroy", "--config", str(deployed), "--region", REGION, "--yes")
+    assert gone.exit_code == 0, gone.stderr
+    assert f"{STACK} in {REGION}: deleted" in gone.stderr
+    cfn = aws(endpoint, "cloudformation")
+    live = [
+        s["StackName"]
+        for s in cfn.list_stacks()["StackSummaries"]
+        if s["StackStatus"] != "DELETE_COMPLETE"
+    ]
+    assert STACK not in live
