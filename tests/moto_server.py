@@ -35,3 +35,25 @@ def moto_server(*, quiet: bool = False) -> Iterator[str]:
         yield f"http://{host}:{port}"
     finally:
         server.stop()
+
+
+def main() -> None:
+    """`python -m tests.moto_server [PORT]`: the same patched server in the foreground, for the
+    README's walkthrough (a stock `moto_server` cannot create the bundled deployer's alias)."""
+    import sys
+    import time
+
+    moto_gaps.apply()
+    port = int(sys.argv[1]) if len(sys.argv) > 1 else 5000
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    print(f"moto (with tests/moto_gaps.py) on http://127.0.0.1:{port}; Ctrl-C stops it", flush=True)
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        server.stop()
+
+
+if __name__ == "__main__":
+    main()
