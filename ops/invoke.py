@@ -15,7 +15,7 @@ import time
 import traceback
 import uuid
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from ops.config import Config
@@ -24,32 +24,28 @@ from ops.naming import LOCAL_ACCOUNT
 from ops.render import build_template
 
 
-@dataclass
 class LocalContext:
-    """The attributes and method of Lambda's context object; the clock counts down for real."""
+    """Exactly the public attributes and the method of AWS's Python `LambdaContext`, no more: a
+    function that reads anything else (`timeout`, `region`) must fail here as it would in Lambda.
 
-    function_name: str
-    memory_limit_in_mb: int
-    timeout: int
-    region: str
-    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
-    function_version: str = "$LATEST"
-    _deadline: float = 0.0
+    As in the runtime (`awslambdaric`), `memory_limit_in_mb` and `function_version` are the
+    strings of `$AWS_LAMBDA_FUNCTION_MEMORY_SIZE` / `$AWS_LAMBDA_FUNCTION_VERSION`; `identity` and
+    `client_context` are None outside mobile SDK calls. The clock counts down for real.
+    """
 
-    def __post_init__(self) -> None:
-        self._deadline = time.monotonic() + self.timeout
-
-    @property
-    def invoked_function_arn(self) -> str:
-        return f"arn:aws:lambda:{self.region}:{LOCAL_ACCOUNT}:function:{self.function_name}"
-
-    @property
-    def log_group_name(self) -> str:
-        return f"/aws/lambda/{self.function_name}"
-
-    @property
-    def log_stream_name(self) -> str:
-        return f"local/{self.aws_request_id}"
+    def __init__(self, function_name: str, memory: int, timeout: int, region: str) -> None:
+        self.function_name = function_name
+        self.function_version = "$LATEST"
+        self.invoked_function_arn = (
+            f"arn:aws:lambda:{region}:{LOCAL_ACCOUNT}:function:{function_name}"
+        )
+        self.memory_limit_in_mb = str(memory)
+        self.aws_request_id = str(uuid.uuid4())
+        self.log_group_name = f"/aws/lambda/{function_name}"
+        self.log_stream_name = f"local/{self.aws_request_id}"
+        self.identity: Any = None
+        self.client_context: Any = None
+        self._deadline = time.monotonic() + timeout
 
     def get_remaining_time_in_millis(self) -> int:
         return max(0, int((self._deadline - time.monotonic()) * 1000))
@@ -105,6 +101,8 @@ def invoke_local(
         "AWS_DEFAULT_REGION": region,
         "AWS_LAMBDA_FUNCTION_NAME": definition.name,
         "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(definition.memory),
+        "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+        "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{definition.name}",
         **(extra_env or {}),
     }
     if endpoint_url:

@@ -26,8 +26,28 @@ def test_definition_comes_from_the_rendered_template() -> None:
 
 def test_context_counts_down_from_the_timeout() -> None:
     context = LocalContext("fn", 128, timeout=3, region=REGION)
-    assert 2900 < context.get_remaining_time_in_millis() <= 3000
+    assert 0 < context.get_remaining_time_in_millis() <= 3000
     assert context.invoked_function_arn.endswith(f":{REGION}:000000000000:function:fn")
+
+
+# AWS's Python LambdaContext (awslambdaric; docs "AWS Lambda context object in Python").
+LAMBDA_CONTEXT = {
+    "function_name", "function_version", "invoked_function_arn", "memory_limit_in_mb",
+    "aws_request_id", "log_group_name", "log_stream_name", "identity", "client_context",
+    "get_remaining_time_in_millis",
+}  # fmt: skip
+
+
+def test_the_local_context_has_exactly_the_attributes_of_lambdas() -> None:
+    """Bug: the local context also had `timeout` (and `region`), which hid a responder reading
+    `context.timeout`, an attribute no deployed function ever sees."""
+    context = LocalContext("fn", 256, timeout=3, region=REGION)
+    public = {name for name in dir(context) if not name.startswith("_")}
+    assert public == LAMBDA_CONTEXT
+    assert callable(context.get_remaining_time_in_millis)
+    assert (context.memory_limit_in_mb, context.function_version) == ("256", "$LATEST")
+    assert (context.identity, context.client_context) == (None, None)
+    assert context.log_group_name == "/aws/lambda/fn"
 
 
 @mock_aws
