@@ -46,7 +46,7 @@ def event(**kw: Any) -> dict[str, Any]:
     return sns_event(ALARM, dims={"FunctionName": "checkout"}, **kw)
 
 
-def test_alarm_raises_then_ceiling_holds_then_ok_restores() -> None:
+def test_alarm_raises_then_ceiling_holds_then_ok_restores_what_was_there() -> None:
     with world() as deps:
         make_function(deps, reserved=30)
         put_alarm(deps, ALARM, FunctionName="checkout")
@@ -57,7 +57,8 @@ def test_alarm_raises_then_ceiling_holds_then_ok_restores() -> None:
         put_alarm(deps, ALARM, state="OK", FunctionName="checkout")
         later = NOW + timedelta(minutes=1)
         restored = run_once(concurrency_job(), event(state="OK", changed_at=later), deps)
-        assert (restored.status, restored.after, reserved(deps)) == ("acted", 10, 10)
+        # 30 before the first raise, not the baseline 10: restore what was there.
+        assert (restored.status, restored.after, reserved(deps)) == ("acted", 30, 30)
 
 
 def test_no_reservation_is_not_turned_into_a_cap() -> None:
@@ -77,3 +78,23 @@ def test_ok_at_baseline_or_without_restore_does_nothing() -> None:
             concurrency_job(restore_on_ok=False), event(state="OK", changed_at=NOW), deps
         )
         assert (at_baseline.code, off.code, reserved(deps)) == ("at-baseline", "no-action", 10)
+
+
+def test_ok_never_caps_a_function_that_had_no_reservation() -> None:
+    """Bug: ALARM skipped the unreserved function, then OK set `baseline` on it, capping it."""
+    with world() as deps:
+        make_function(deps, reserved=None)
+        put_alarm(deps, ALARM, FunctionName="checkout")
+        alarm = run_once(concurrency_job(), event(), deps)
+        put_alarm(deps, ALARM, state="OK", FunctionName="checkout")
+        ok = run_once(concurrency_job(), event(state="OK", changed_at=NOW), deps)
+        assert (alarm.code, ok.status, ok.code) == ("not-applicable", "skipped", "not-applicable")
+        assert reserved(deps) is None
+
+
+def test_ok_without_a_raise_of_ours_falls_back_to_the_baseline() -> None:
+    with world() as deps:
+        make_function(deps, reserved=40)  # set by someone else; no raise recorded
+        put_alarm(deps, ALARM, state="OK", FunctionName="checkout")
+        ok = run_once(concurrency_job(), event(state="OK"), deps)
+        assert (ok.status, ok.before, ok.after, reserved(deps)) == ("acted", 40, 10, 10)

@@ -23,6 +23,7 @@ from tests.conftest import REGION, load_event
 MARKERS = "acme-ops-responder-markers"
 NOW = datetime(2024, 5, 20, 10, 2, tzinfo=UTC)
 ALARM = "acme-ops-responder-users-read-capacity"
+ACCOUNT = "123456789012"  # the account of the fixtures' alarms, and the responder's own
 
 
 def job_for(**item: Any) -> dict[str, Any]:
@@ -75,7 +76,8 @@ def world() -> Iterator[Deps]:
             BillingMode="PAY_PER_REQUEST",
         )
         clients = Clients()
-        yield Deps(clients, MarkerStore(MARKERS, clients("dynamodb"), timedelta(minutes=1)), REGION)
+        markers = MarkerStore(MARKERS, clients("dynamodb"), timedelta(minutes=1))
+        yield Deps(clients, markers, REGION, ACCOUNT)
 
 
 def put_alarm(deps: Deps, name: str = ALARM, state: str = "ALARM", **dims: str) -> None:
@@ -94,13 +96,14 @@ def sns_event(
     state: str = "ALARM",
     changed_at: datetime = NOW - timedelta(minutes=1),
     dims: dict[str, str] | None = None,
+    account: str = ACCOUNT,
 ) -> dict[str, Any]:
     """The threshold fixture, re-targeted: another alarm, state, change time or dimensions."""
     event = load_event("alarm_sns_threshold.json")
     message = json.loads(event["Records"][0]["Sns"]["Message"])
     message.update(
         AlarmName=name,
-        AlarmArn=f"arn:aws:cloudwatch:{REGION}:123456789012:alarm:{name}",
+        AlarmArn=f"arn:aws:cloudwatch:{REGION}:{account}:alarm:{name}",
         NewStateValue=state,
         OldStateValue="OK" if state == "ALARM" else "ALARM",
         StateChangeTime=changed_at.strftime("%Y-%m-%dT%H:%M:%S.000+0000"),

@@ -15,6 +15,7 @@ import pytest
 from functions.responders import handler as responder_handler
 from functions.responders.handler import ResponderFailed, run
 from functions.runtime import settings
+from tests.conftest import load_event
 from tests.test_responders_helpers import (
     MARKERS,
     NOW,
@@ -199,3 +200,89 @@ def test_handler_fails_after_reporting_when_an_action_failed(hook, monkeypatch) 
         monkeypatch.setenv("OPS_MARKER_TABLE", MARKERS)
         with pytest.raises(ResponderFailed, match="answered HTTP 503"):
             responder_handler.handler(sns_event(ALARM), None)
+
+
+def eventbridge_event(name: str, recent: list[Any]) -> dict[str, Any]:
+    """The EventBridge fixture, re-targeted at `name`, with the given recent datapoints."""
+    event = load_event("alarm_eventbridge_threshold.json")
+    event["resources"] = [f"arn:aws:cloudwatch:eu-west-1:123456789012:alarm:{name}"]
+    event["detail"]["alarmName"] = name
+    state = event["detail"]["state"]
+    reason = json.loads(state["reasonData"])
+    reason["recentDatapoints"] = recent
+    state["reasonData"] = json.dumps(reason)
+    return event
+
+
+def test_a_non_numeric_datapoint_is_posted_as_unreadable(hook) -> None:  # type: ignore[no-untyped-def]
+    """Bug: `Unknown format code 'g' for object of type 'str'` failed every retry, and the
+    notification was lost. The alarm is posted, saying the value could not be read."""
+    url, server = hook
+    with world() as deps:
+        with_secret(deps, url)
+        put_alarm(deps, ALARM)
+        report = run(notify_job(), eventbridge_event(ALARM, ["n/a"]), deps, NOW)
+    [outcome] = report["outcomes"]
+    assert outcome["status"] == "acted", outcome
+    [posted] = server.received
+    assert "*Value*: unreadable (the alarm reported 'n/a')" in posted["text"]
+    assert "*Threshold*: 4800" in posted["text"]
+
+
+def test_a_failed_webhook_after_an_action_fails_the_invocation_once(hook, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Bug: a non-2xx answer only set `notified`, the invocation succeeded, and neither the retry
+    nor the dead-letter queue saw it. Now it raises, after the action is recorded as done."""
+    url, server = hook
+    server.status = 500
+    with world() as deps:
+        with_secret(deps, url)
+        make_table(deps)
+        put_alarm(deps)
+        monkeypatch.setenv("OPS_JOB", json.dumps(dynamodb_job(webhook_secret="ops/slack")))
+        monkeypatch.setenv("OPS_MARKER_TABLE", MARKERS)
+        with pytest.raises(ResponderFailed, match=r"acted .*then webhook failed: .*HTTP 500"):
+            responder_handler.handler(sns_event(), None)
+        assert capacity(deps) == (150, 10)
+        server.status = 200
+        retry = responder_handler.handler(sns_event(), None)  # Lambda's retry: a duplicate
+        assert retry["outcomes"][0]["code"] == "duplicate"
+        assert capacity(deps) == (150, 10)
+
+
+def test_an_error_after_the_action_keeps_the_claim(hook) -> None:  # type: ignore[no-untyped-def]
+    """Bug: a Secrets Manager error after UpdateTable released the marker and the retry scaled
+    again (100 -> 150 -> 225). The secret here does not exist."""
+    with world() as deps:
+        make_table(deps)
+        put_alarm(deps)
+        job = dynamodb_job(webhook_secret="ops/missing")
+        first = run(job, sns_event(), deps, NOW)
+        retry = run(job, sns_event(), deps, NOW)
+        assert capacity(deps) == (150, 10)
+    [acted], [again] = first["outcomes"], retry["outcomes"]
+    assert acted["status"] == "acted" and "ResourceNotFoundException" in acted["notified"]
+    assert (again["status"], again["code"]) == ("skipped", "duplicate")
+
+
+def test_an_alarm_of_another_account_is_skipped_without_a_claim(hook) -> None:  # type: ignore[no-untyped-def]
+    """Bug: an alarm whose ARN names another account was posted, claimed, and the DynamoDB
+    responder planned a change to the local table of the same name."""
+    url, server = hook
+    with world() as deps:
+        with_secret(deps, url)
+        make_table(deps)
+        put_alarm(deps)
+        put_alarm(deps, ALARM)
+        foreign = sns_event(account="999999999999")
+        scaled = run(dynamodb_job(webhook_secret="ops/slack"), foreign, deps, NOW)
+        told = run(notify_job(), sns_event(ALARM, account="999999999999"), deps, NOW)
+        assert capacity(deps) == (100, 10)
+        assert deps.clients("dynamodb").scan(TableName=MARKERS)["Items"] == []
+    for report in (scaled, told):
+        [outcome] = report["outcomes"]
+        assert (outcome["status"], outcome["code"]) == ("skipped", "other-account")
+        assert (
+            "alarm of account 999999999999; this responder acts in 123456789012"
+            in (outcome["reason"])
+        )
+    assert server.received == []

@@ -6,13 +6,17 @@
 - CloudWatch's direct Lambda alarm action (`alarmArn`, `alarmData`).
 
 Metric-math and anomaly-detection alarms carry `Metrics[]` instead of one metric; composite alarms
-carry no metric at all. `parse_event` never raises: anything it cannot read becomes a `Malformed`
-with the reason, so one bad record never hides the others.
+carry no metric at all. `parse_event` never raises: anything it cannot read (whatever the
+exception a field of the wrong type or shape causes) becomes a `Malformed` with the reason, so one
+bad record never hides the others. A datapoint that is not a number does not make the alarm
+malformed: its value is `None` and `value_unreadable` keeps what arrived, so a notification says so
+rather than failing.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -64,6 +68,7 @@ class AlarmEvent:
     comparison: str | None = None
     value: float | None = None  # the latest datapoint, where the message says it
     description: str = ""
+    value_unreadable: str | None = None  # a datapoint that was there but is not a number
 
     @property
     def key(self) -> str:
@@ -84,6 +89,13 @@ class Malformed:
 
 def parse_event(event: Any) -> list[AlarmEvent | Malformed]:
     """Every alarm in a Lambda event: one per SNS record, or the single EventBridge/direct one."""
+    try:
+        return _parse_envelope(event)
+    except Exception as exc:  # documented never to raise: whatever arrived is a rejection
+        return [Malformed(f"unreadable event: {type(exc).__name__}: {exc}", _excerpt(event))]
+
+
+def _parse_envelope(event: Any) -> list[AlarmEvent | Malformed]:
     if isinstance(event, Mapping) and isinstance(event.get("Records"), list):
         return [_guard(_from_sns_record, r) for r in event["Records"]]
     if isinstance(event, Mapping) and event.get("detail-type") == "CloudWatch Alarm State Change":
@@ -94,9 +106,11 @@ def parse_event(event: Any) -> list[AlarmEvent | Malformed]:
 
 
 def _guard(parse: Any, raw: Any) -> AlarmEvent | Malformed:
+    """Any exception from reading a field (IndexError, KeyError, TypeError, RecursionError...)
+    is a rejection with its reason, never a crash of the invocation."""
     try:
         return parse(raw)
-    except (MalformedAlarm, KeyError, TypeError, ValueError, AttributeError) as exc:
+    except Exception as exc:
         reason = str(exc) if isinstance(exc, MalformedAlarm) else f"{type(exc).__name__}: {exc}"
         return Malformed(reason, _excerpt(raw))
 
@@ -127,13 +141,13 @@ def _from_sns_record(record: Mapping[str, Any]) -> AlarmEvent:
         threshold=trigger.get("Threshold"),
         comparison=_SNS_COMPARISONS.get(trigger.get("ComparisonOperator", "")),
         value=_value_from_reason(reason),
-        description=body.get("AlarmDescription") or "",
+        description=str(body.get("AlarmDescription") or ""),
     )
 
 
 def _sns_metrics(trigger: Mapping[str, Any]) -> tuple[tuple[Metric, ...], str | None]:
     if trigger.get("MetricName"):
-        dims = {d["name"]: d["value"] for d in trigger.get("Dimensions") or []}
+        dims = _sns_dimensions(trigger.get("Dimensions"))
         stat = trigger.get("Statistic") or trigger.get("ExtendedStatistic")
         metric = Metric(
             trigger["Namespace"], trigger["MetricName"], dims, stat, trigger.get("Period")
@@ -144,7 +158,7 @@ def _sns_metrics(trigger: Mapping[str, Any]) -> tuple[tuple[Metric, ...], str | 
         if "MetricStat" in query:
             stat = query["MetricStat"]
             inner = stat["Metric"]
-            dims = {d["name"]: d["value"] for d in inner.get("Dimensions") or []}
+            dims = _sns_dimensions(inner.get("Dimensions"))
             metrics.append(
                 Metric(
                     inner["Namespace"],
@@ -159,10 +173,21 @@ def _sns_metrics(trigger: Mapping[str, Any]) -> tuple[tuple[Metric, ...], str | 
     return tuple(metrics), expression
 
 
+def _sns_dimensions(raw: Any) -> dict[str, str]:
+    if raw is None:
+        return {}
+    if not isinstance(raw, list):
+        raise MalformedAlarm(f"Dimensions is not a list: {raw!r}"[:200])
+    return {str(d["name"]): str(d["value"]) for d in raw}
+
+
 def _from_eventbridge(event: Mapping[str, Any]) -> AlarmEvent:
     if event.get("source") != "aws.cloudwatch":
         raise MalformedAlarm(f"EventBridge event from {event.get('source')!r}, not aws.cloudwatch")
-    return _from_alarm_data("eventbridge", event["resources"][0], event["detail"])
+    resources = event.get("resources")
+    if not isinstance(resources, list) or not resources:
+        raise MalformedAlarm("the EventBridge event names no alarm (resources is empty)")
+    return _from_alarm_data("eventbridge", resources[0], event["detail"])
 
 
 def _from_direct(event: Mapping[str, Any]) -> AlarmEvent:
@@ -173,11 +198,17 @@ def _from_direct(event: Mapping[str, Any]) -> AlarmEvent:
 
 def _from_alarm_data(source: str, arn: str, data: Mapping[str, Any]) -> AlarmEvent:
     """EventBridge's `detail` and the direct action's `alarmData` share one shape."""
+    if not isinstance(data, Mapping) or not isinstance(data.get("state"), Mapping):
+        raise MalformedAlarm("the alarm data has no state object")
     state, config = data["state"], data.get("configuration") or {}
     metrics, expression = _camel_metrics(config.get("metrics") or [])
     kind = "composite" if "alarmRule" in config else ("math" if expression else "metric")
     reason_data = _reason_data(state.get("reasonData"))
     recent = reason_data.get("recentDatapoints") or []
+    latest = recent[-1] if isinstance(recent, list) and recent else None
+    value, unreadable = _datapoint(latest)
+    if latest is None:
+        value = _value_from_reason(str(state.get("reason", "")))
     return _event(
         source,
         arn=arn,
@@ -191,8 +222,9 @@ def _from_alarm_data(source: str, arn: str, data: Mapping[str, Any]) -> AlarmEve
         expression=expression,
         threshold=reason_data.get("threshold"),
         comparison=None,
-        value=recent[-1] if recent else _value_from_reason(str(state.get("reason", ""))),
-        description=config.get("description") or "",
+        value=value,
+        value_unreadable=unreadable,
+        description=str(config.get("description") or ""),
     )
 
 
@@ -253,20 +285,37 @@ def parse_time(text: Any) -> datetime:
     return parsed.astimezone(UTC)
 
 
+def _datapoint(raw: Any) -> tuple[float | None, str | None]:
+    """The latest datapoint as a number, or None and what arrived when it is not one."""
+    if raw is None:
+        return None, None
+    if isinstance(raw, (int, float)) and not isinstance(raw, bool) and math.isfinite(raw):
+        return float(raw), None
+    return None, repr(raw)[:50]
+
+
 def _reason_data(raw: Any) -> dict[str, Any]:
     if not isinstance(raw, str):
         return {}
     try:
         data = json.loads(raw)
-    except json.JSONDecodeError:
+    except (ValueError, RecursionError):
         return {}
     return data if isinstance(data, dict) else {}
 
 
 def _value_from_reason(reason: str) -> float | None:
     match = _REASON_VALUE.search(reason)
-    return float(match.group(1)) if match else None
+    if not match:
+        return None
+    try:
+        return float(match.group(1))
+    except ValueError:  # "[1.2.3 (" matches the pattern and is no number
+        return None
 
 
 def _excerpt(raw: Any) -> str:
-    return json.dumps(raw, default=str)[:300]
+    try:
+        return json.dumps(raw, default=str)[:300]
+    except Exception:  # a structure json cannot write (too deep): its repr will do for a log
+        return repr(raw)[:300]

@@ -14,11 +14,15 @@ if the invocation fails it releases the claim so the retry acts; if it dies with
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 MARKER_TTL = timedelta(days=7)
+# What a resource was before a responder first changed it, kept until it is restored. An alarm may
+# stay in ALARM for weeks: long enough that the restore still finds it.
+PRIOR_TTL = timedelta(days=90)
 
 
 @dataclass(frozen=True)
@@ -90,3 +94,30 @@ class MarkerStore:
                 "expires_at": {"N": str(int((now + max(keep, MARKER_TTL)).timestamp()))},
             },
         )
+
+    def remember_prior(self, resource: str, value: int, now: datetime) -> None:
+        """What `resource` was before the responder first changed it; a later change of the same
+        episode keeps the first value (so two raises restore the value before both)."""
+        with contextlib.suppress(self.client.exceptions.ConditionalCheckFailedException):
+            # the condition fails when an earlier raise already recorded what was there
+            self.client.put_item(
+                TableName=self.table,
+                Item={
+                    "pk": {"S": f"prior#{resource}"},
+                    "value": {"N": str(int(value))},
+                    "recorded_at": {"S": now.isoformat()},
+                    "expires_at": {"N": str(int((now + PRIOR_TTL).timestamp()))},
+                },
+                ConditionExpression="attribute_not_exists(pk)",
+            )
+
+    def prior(self, resource: str) -> int | None:
+        """The value recorded by `remember_prior`, None when the responder did not change it."""
+        item = self.client.get_item(
+            TableName=self.table, Key={"pk": {"S": f"prior#{resource}"}}, ConsistentRead=True
+        ).get("Item")
+        return int(item["value"]["N"]) if item else None
+
+    def forget_prior(self, resource: str) -> None:
+        """The value was restored: the next raise records afresh."""
+        self.client.delete_item(TableName=self.table, Key={"pk": {"S": f"prior#{resource}"}})

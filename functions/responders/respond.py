@@ -1,15 +1,18 @@
 """The responder's decisions for one alarm state change, in order, each one reported.
 
 1. malformed -> rejected (logged, nothing else happens);
-2. not an alarm this responder watches, another region, INSUFFICIENT_DATA -> skipped;
+2. not an alarm this responder watches, another account or region, INSUFFICIENT_DATA -> skipped;
 3. claim the state change (alarm ARN + change time) -> a duplicate is skipped;
 4. one DescribeAlarms: the alarm must still be in the state the event reports;
 5. the action's planner reads the resource -> a step (before -> after) or a skip with reason;
 6. the resource's cool-down; dry run -> "would" and stop;
 7. apply, remember the action for the cool-down, tell the webhook, mark the change done.
 
-A failure releases the claim (so Lambda's retry acts) and is re-raised by the handler after the
-report is logged. Everything AWS is injected: clients, the marker store, the clock.
+A failure before the action happened releases the claim (so Lambda's retry acts) and is re-raised
+by the handler after the report is logged. Once the action happened, the claim is kept whatever
+fails next (the cool-down record, the secret, the webhook): that is reported on the outcome
+(`error`, `notified`) and fails the invocation, and the retry is a duplicate, so the action is never
+repeated. Everything AWS is injected: clients, the marker store, the clock.
 """
 
 from __future__ import annotations
@@ -35,7 +38,14 @@ ACTIONS = {
     "notify": "notify",
 }
 STATE_INDEPENDENT = {"notify"}  # tells about the change even when the alarm has moved on
-QUIET_SKIPS = {"duplicate", "not-watched", "other-region", "insufficient-data", "in-progress"}
+QUIET_SKIPS = {
+    "duplicate",
+    "not-watched",
+    "other-account",
+    "other-region",
+    "insufficient-data",
+    "in-progress",
+}
 
 
 @dataclass
@@ -57,6 +67,13 @@ class Outcome:
     after: Any = None
     dry_run: bool = False
     notified: str | None = None  # webhook result for actions that also notify
+    error: str | None = None  # what failed after the action happened (the action stands)
+
+    @property
+    def failed(self) -> bool:
+        """The invocation must fail (and be retried, or dead-lettered) for this outcome."""
+        told = self.notified or ""
+        return self.status == "failed" or bool(self.error) or told.startswith("failed")
 
     def as_dict(self) -> dict[str, Any]:
         return {k: v for k, v in asdict(self).items() if v is not None}
@@ -67,6 +84,7 @@ class Deps:
     clients: Clients
     markers: MarkerStore
     region: str  # where this function runs, and where its resources are
+    account: str  # the account this function runs in: alarms of others are not acted on
 
 
 def respond(
@@ -87,7 +105,7 @@ def respond(
         changed_at=alarm.changed_at.isoformat(),
         source=alarm.source,
     )
-    early = _early_skip(job, alarm, deps.region)
+    early = _early_skip(job, alarm, deps.region, deps.account)
     if early:
         return _skip(base, early)
     claim = deps.markers.claim(_marker_key(job, alarm), now)
@@ -99,7 +117,10 @@ def respond(
     except Exception:
         deps.markers.release(_marker_key(job, alarm))
         raise
-    deps.markers.complete(_marker_key(job, alarm), f"{outcome.status}: {outcome.reason}")
+    try:
+        deps.markers.complete(_marker_key(job, alarm), f"{outcome.status}: {outcome.reason}")
+    except Exception as exc:  # never release here: the action may have happened
+        outcome.error = f"claim not marked done: {type(exc).__name__}: {exc}"
     return outcome
 
 
@@ -110,7 +131,7 @@ def _decide_and_act(
     if current != alarm.state and job["action"] not in STATE_INDEPENDENT:
         return _tell(job, alarm, deps, current, _skip(base, _moved_on(alarm.state, current)))
     planner = _planner(job["action"])
-    result = planner(job, alarm, deps.clients, now, current or "gone")
+    result = planner(job, alarm, deps.clients, now, current or "gone", markers=deps.markers)
     if isinstance(result, Skip):
         return _tell(job, alarm, deps, current, _skip(base, result))
     outcome = _with(
@@ -152,11 +173,18 @@ def _apply(
         return _tell(
             job, alarm, deps, current, _skip(outcome, Skip("refused", f"AWS refused: {exc}"))
         )
-    if job.get("cooldown"):
-        deps.markers.record_action(step.resource, now, timedelta(seconds=job["cooldown"]))
+    # The action happened: nothing below may raise, or the claim would be released and the
+    # retry would act a second time (100 -> 150 -> 225).
     done = _with(outcome, "acted", "acted", f"set {step.describe()}")
     if job["action"] == "notify":
-        return _with(done, "acted", "acted", f"posted the {alarm.state} to the webhook")
+        done = _with(done, "acted", "acted", f"posted the {alarm.state} to the webhook")
+    if job.get("cooldown"):
+        try:
+            deps.markers.record_action(step.resource, now, timedelta(seconds=job["cooldown"]))
+        except Exception as exc:
+            done.error = f"cool-down not recorded: {type(exc).__name__}: {exc}"
+    if job["action"] == "notify":
+        return done
     return _tell(job, alarm, deps, current, done)
 
 
@@ -177,9 +205,13 @@ def watches(job: dict[str, Any], alarm_name: str) -> bool:
     )
 
 
-def _early_skip(job: dict[str, Any], alarm: AlarmEvent, region: str) -> Skip | None:
+def _early_skip(job: dict[str, Any], alarm: AlarmEvent, region: str, account: str) -> Skip | None:
     if not watches(job, alarm.name):
         return Skip("not-watched", f"alarm {alarm.name!r} is not one this responder watches")
+    if alarm.account != account:
+        return Skip(
+            "other-account", f"alarm of account {alarm.account}; this responder acts in {account}"
+        )
     if alarm.region != region:
         return Skip("other-region", f"alarm in {alarm.region}; this responder acts in {region}")
     if alarm.state == "INSUFFICIENT_DATA":
@@ -208,8 +240,9 @@ def _cooldown_skip(
 def _tell(
     job: dict[str, Any], alarm: AlarmEvent, deps: Deps, current: str | None, outcome: Outcome
 ) -> Outcome:
-    """Tell the webhook (if the job has one) what was done or why not; a failure to tell is
-    reported, and the handler fails the invocation after the marker says the work is done."""
+    """Tell the webhook (if the job has one) what was done or why not; a failure to tell (the
+    secret, the URL, the answer) is reported, and the handler fails the invocation after the
+    marker says the work is done. Never raises: the action may already have happened."""
     if not job.get("webhook_secret") or job["action"] == "notify" or outcome.code in QUIET_SKIPS:
         return outcome
     try:
@@ -220,6 +253,8 @@ def _tell(
         )
     except webhook.WebhookError as exc:
         outcome.notified = f"failed: {exc}"
+    except Exception as exc:  # Secrets Manager, a secret that is not JSON...
+        outcome.notified = f"failed: {type(exc).__name__}: {exc}"
     else:
         outcome.notified = "sent"
     return outcome

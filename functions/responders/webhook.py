@@ -108,10 +108,20 @@ def _details(alarm: AlarmEvent) -> list[str]:
         lines.append("*Composite alarm*")
     if alarm.threshold is not None:
         lines.append(
-            f"*Threshold*: {alarm.comparison or ''} {alarm.threshold:g}".replace("  ", " ")
+            f"*Threshold*: {alarm.comparison or ''} {_number(alarm.threshold)}".replace("  ", " ")
         )
     if alarm.value is not None:
-        lines.append(f"*Value*: {alarm.value:g}")
+        lines.append(f"*Value*: {_number(alarm.value)}")
+    elif alarm.value_unreadable is not None:
+        lines.append(f"*Value*: unreadable (the alarm reported {alarm.value_unreadable})")
     lines.append(f"*Reason*: {alarm.reason}" if alarm.reason else "")
     lines.append(f"*Region*: {alarm.region}  *Account*: {alarm.account}")
     return [line for line in lines if line]
+
+
+def _number(value: Any) -> str:
+    """`:g` for numbers; whatever else arrived is said to be unreadable, never a crash that
+    would lose the notification."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return f"{value:g}"
+    return f"unreadable ({value!r:.50})"

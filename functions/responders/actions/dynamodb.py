@@ -27,7 +27,12 @@ DECREASE_INTERVAL = timedelta(hours=1)
 
 
 def plan(
-    job: dict[str, Any], alarm: AlarmEvent, clients: Clients, now: datetime, current_state: str
+    job: dict[str, Any],
+    alarm: AlarmEvent,
+    clients: Clients,
+    now: datetime,
+    current_state: str,
+    markers: Any = None,  # the marker store; this action keeps nothing in it
 ) -> Step | Skip:
     table_name, capacity = job["table"], job["capacity"]
     skip = wrong_resource(alarm.dimension("TableName"), "TableName", table_name)

@@ -12,7 +12,12 @@ from functions.responders.plan import Clients, Skip, Step
 
 
 def plan(
-    job: dict[str, Any], alarm: AlarmEvent, clients: Clients, now: datetime, current_state: str
+    job: dict[str, Any],
+    alarm: AlarmEvent,
+    clients: Clients,
+    now: datetime,
+    current_state: str,
+    markers: Any = None,  # the marker store; this action keeps nothing in it
 ) -> Step | Skip:
     payload = webhook.message(alarm, current_state=current_state)
 

@@ -21,7 +21,12 @@ REFUSALS = ("InvalidParameterCombination", "InvalidDBInstanceState", "StorageQuo
 
 
 def plan(
-    job: dict[str, Any], alarm: AlarmEvent, clients: Clients, now: datetime, current_state: str
+    job: dict[str, Any],
+    alarm: AlarmEvent,
+    clients: Clients,
+    now: datetime,
+    current_state: str,
+    markers: Any = None,  # the marker store; this action keeps nothing in it
 ) -> Step | Skip:
     ident = job["db_instance"]
     skip = wrong_resource(alarm.dimension("DBInstanceIdentifier"), "DBInstanceIdentifier", ident)
