@@ -69,6 +69,41 @@ def secret_arn(secret: str) -> Any:
     return secret if secret.startswith("arn:") else arn("secretsmanager", f"secret:{secret}-??????")
 
 
+def checkov_skips(*skips: tuple[str, str]) -> dict[str, Any]:
+    """A resource's `Metadata` that tells checkov which findings are answered, each with why."""
+    return {"checkov": {"skip": [{"id": check, "comment": why} for check, why in skips]}}
+
+
+# Why every function and log group answers the same checkov findings (see docs/architecture.md).
+FUNCTION_SKIPS = (
+    (
+        "CKV_AWS_116",
+        "failed async invocations go to the stack's dead-letter queue through the function's "
+        "EventInvokeConfig OnFailure destination, which checkov does not read",
+    ),
+    (
+        "CKV_AWS_117",
+        "calls only AWS APIs and reaches no private network; a VPC would add NAT or endpoints "
+        "and cold-start time for nothing",
+    ),
+    (
+        "CKV_AWS_173",
+        "the environment holds only non-secret job settings (OPS_JOB); secrets are read from "
+        "Secrets Manager at run time, and Lambda encrypts the environment at rest",
+    ),
+)
+UNBOUNDED_SKIP = (
+    "CKV_AWS_115",
+    "event-driven with at-least-once input and idempotent work; a reservation would only take "
+    "concurrency from the account's pool (jobs that must not overlap reserve 1)",
+)
+LOG_GROUP_SKIP = (
+    "CKV_AWS_158",
+    "CloudWatch Logs encrypts every log group at rest; these hold run reports and metrics, "
+    "never secrets",
+)
+
+
 def allow(
     sid: str | None,
     actions: Sequence[Action],
@@ -127,6 +162,13 @@ class RenderContext:
                     MessageRetentionPeriod=14 * 24 * 3600,
                     SqsManagedSseEnabled=True,
                     Tags=self.tags(),
+                    Metadata=checkov_skips(
+                        (
+                            "CKV_AWS_27",
+                            "encrypted at rest with SSE-SQS; a customer key would have to "
+                            "grant every sender (EventBridge, Lambda, S3) in its key policy",
+                        )
+                    ),
                 )
             )
             self.template.add_resource(_queue_alarm(self._dlq, self.alarm_actions))
@@ -209,6 +251,7 @@ def add_function(ctx: RenderContext, spec: FunctionSpec) -> FunctionResources:
             LogGroupName=f"/aws/lambda/{name}",
             RetentionInDays=ctx.config.stack.log_retention_days,
             Tags=ctx.tags(),
+            Metadata=checkov_skips(LOG_GROUP_SKIP),
         )
     )
     role = ctx.template.add_resource(_role(ctx, prefix, log_group, spec.statements))
@@ -399,9 +442,12 @@ def _function(
 ) -> awslambda.Function:
     variables = {"OPS_JOB": json.dumps(spec.job, sort_keys=True, separators=(",", ":"))}
     variables.update(spec.environment)
-    extra = {}
+    extra: dict[str, Any] = {}
+    skips: tuple[tuple[str, str], ...] = FUNCTION_SKIPS
     if spec.reserved_concurrency is not None:
         extra["ReservedConcurrentExecutions"] = spec.reserved_concurrency
+    else:
+        skips = (*skips, UNBOUNDED_SKIP)
     return awslambda.Function(
         f"{prefix}Function",
         FunctionName=name,
@@ -416,6 +462,7 @@ def _function(
         Environment=awslambda.Environment(Variables=variables),
         LoggingConfig=awslambda.LoggingConfig(LogGroup=Ref(log_group)),
         Tags=ctx.tags(),
+        Metadata=checkov_skips(*skips),
         **extra,
     )
 

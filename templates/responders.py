@@ -55,6 +55,7 @@ from templates.common import (
     allow,
     allow_invoke,
     arn,
+    checkov_skips,
     job_settings,
     secret_arn,
 )
@@ -223,6 +224,17 @@ def _marker_table(ctx: RenderContext) -> dynamodb.Table:
             ),
             SSESpecification=dynamodb.SSESpecification(SSEEnabled=True),
             Tags=ctx.tags(),
+            Metadata=checkov_skips(
+                (
+                    "CKV_AWS_119",
+                    "encrypted at rest (SSE); it holds only short-lived state, no user data",
+                ),
+                (
+                    "CKV_AWS_28",
+                    "its items expire by TTL within hours; a point-in-time restore would bring "
+                    "back stale claims, which is worse than none",
+                ),
+            ),
         )
     )
 
