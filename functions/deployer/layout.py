@@ -34,26 +34,58 @@ class Upload:
 
     @classmethod
     def from_record(cls, record: Any) -> Upload:
+        """The upload a record describes; `Rejected` for any record of another shape (a field
+        of the wrong type included), so the other records of the event still go ahead."""
         if not isinstance(record, Mapping) or record.get("eventSource") != "aws:s3":
             raise Rejected("not an S3 event record")
-        name = str(record.get("eventName", ""))
-        if not name.startswith("ObjectCreated:"):
-            raise Rejected(f"{name or 'an unnamed event'} is not an ObjectCreated event")
-        s3 = record.get("s3") or {}
-        obj, bucket = s3.get("object") or {}, (s3.get("bucket") or {}).get("name")
-        if not bucket or not obj.get("key"):
+        name = record.get("eventName")
+        if not isinstance(name, str) or not name.startswith("ObjectCreated:"):
+            raise Rejected(f"{name or 'an unnamed event'!s:.100} is not an ObjectCreated event")
+        s3 = _mapping(record.get("s3"), "s3")
+        obj = _mapping(s3.get("object"), "s3.object")
+        bucket = _mapping(s3.get("bucket"), "s3.bucket")
+        bucket_name, key, version = bucket.get("name"), obj.get("key"), obj.get("versionId")
+        if not _text(bucket_name) or not _text(key):
             raise Rejected("the record names no bucket or key")
-        if not obj.get("versionId"):
+        if not _text(version):
             raise Rejected("the object has no versionId: is the bucket versioned?")
+        sequencer = obj.get("sequencer", "")
+        if not isinstance(sequencer, str):
+            raise Rejected(f"malformed record: s3.object.sequencer is {sequencer!r:.50}")
         return cls(
             region=str(record.get("awsRegion", "")),
-            bucket=str(bucket),
-            key=unquote_plus(str(obj["key"])),
-            version_id=str(obj["versionId"]),
-            sequencer=str(obj.get("sequencer", "")),
-            size=int(obj.get("size", 0)),
+            bucket=str(bucket_name),
+            key=unquote_plus(str(key)),
+            version_id=str(version),
+            sequencer=sequencer,
+            size=_size(obj.get("size", 0)),
             event_name=name,
         )
+
+
+def _mapping(value: Any, where: str) -> Mapping[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise Rejected(f"malformed record: {where} is not an object ({type(value).__name__})")
+    return value
+
+
+def _text(value: Any) -> bool:
+    return isinstance(value, str) and bool(value)
+
+
+def _size(value: Any) -> int:
+    """S3 writes the object size as a JSON number; anything else is a malformed record."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise Rejected(f"malformed record: s3.object.size is {value!r:.50}")
+    try:
+        size = int(value)
+    except (ValueError, OverflowError):
+        raise Rejected(f"malformed record: s3.object.size is {value!r:.50}") from None
+    if size < 0:
+        raise Rejected(f"malformed record: s3.object.size is {value!r:.50}")
+    return size
 
 
 def s3_records(event: Any) -> list[Any]:
