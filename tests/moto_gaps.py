@@ -26,6 +26,9 @@ one when moto models the resource itself (`tests/test_moto_gaps.py` says when).
   SignatureDoesNotMatch. The patch skips moto's signature comparison; the access key must still
   be one moto issued (an unknown key is still InvalidClientTokenId), and botocore signs as AWS
   expects.
+- IAM enforcement and action names: moto prefixes an action with the request's signing name, so
+  CloudWatch's DescribeAlarms is checked as `monitoring:DescribeAlarms`, where IAM (and every
+  policy) says `cloudwatch:`. The patch maps the signing names that differ to IAM's prefixes.
 """
 
 from __future__ import annotations
@@ -183,6 +186,21 @@ def _resources_moto_cannot_name() -> None:
     IAMPolicyStatement._check_element_matches = matches  # type: ignore[method-assign,assignment]
 
 
+# Signing name -> IAM action prefix, where the two differ (the services the stack calls).
+IAM_PREFIXES = {"monitoring": "cloudwatch", "tagging": "tag"}
+
+
+def _iam_action_prefixes() -> None:
+    original = IAMRequestBase.__init__
+
+    def init(self: IAMRequestBase, *args: Any, **kwargs: Any) -> None:
+        original(self, *args, **kwargs)
+        service, _, action = self._action.partition(":")
+        self._action = f"{IAM_PREFIXES.get(service, service)}:{action}"
+
+    IAMRequestBase.__init__ = init  # type: ignore[method-assign]
+
+
 def _no_signature_comparison() -> None:
     IAMRequestBase.check_signature = lambda self: None  # type: ignore[method-assign]
 
@@ -196,6 +214,7 @@ def apply() -> None:
     _role_policies_as_json_text()
     _resources_moto_cannot_name()
     _no_signature_comparison()
+    _iam_action_prefixes()
     for cached in (parsing.get_model_list, parsing.get_model_map, parsing.get_name_type_map):
         cached.cache_clear()
     _applied = True

@@ -182,8 +182,14 @@ def invoke_as_role(
     event = CliRunner().invoke(cli, ["event", item, "--config", str(config)])
     assert event.exit_code == 0, event.stderr
     event_file = config.parent / f"{item}.event.json"
-    event_file.write_text(event.stdout)
+    # The sample names us-east-1; the stack runs in REGION, and a responder acts on its own only.
+    event_file.write_text(event.stdout.replace("us-east-1", REGION))
     args = ["invoke", item, "--config", str(config), "--event", str(event_file)]
+    # What CloudFormation computed (a table's name, say) comes from the deployed function.
+    deployed = aws(endpoint, "lambda").get_function_configuration(FunctionName=function)
+    for key, value in sorted(deployed.get("Environment", {}).get("Variables", {}).items()):
+        if key != "OPS_JOB":
+            args += ["--env", f"{key}={value}"]
     try:
         with enforced():
             return ops(endpoint, *args, "--region", REGION)
@@ -252,6 +258,47 @@ def api_streams_purged(endpoint: str, report: dict[str, Any]) -> None:
     assert streams["logStreams"] == []
 
 
+def seed_users_table(endpoint: str) -> None:
+    ddb = aws(endpoint, "dynamodb")
+    if "users" in ddb.list_tables()["TableNames"]:
+        ddb.delete_table(TableName="users")
+    ddb.create_table(
+        TableName="users",
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        ProvisionedThroughput={"ReadCapacityUnits": 100, "WriteCapacityUnits": 10},
+    )
+    markers = [
+        r["PhysicalResourceId"]
+        for r in aws(endpoint, "cloudformation").list_stack_resources(StackName=STACK)[
+            "StackResourceSummaries"
+        ]
+        if r["ResourceType"] == "AWS::DynamoDB::Table"
+    ]
+    for table in markers:  # a run before this one claimed the state change
+        for item in ddb.scan(TableName=table)["Items"]:
+            ddb.delete_item(TableName=table, Key={"pk": item["pk"]})
+    cloudwatch = aws(endpoint, "cloudwatch")
+    name = "acme-ops-responder-users-read-capacity"
+    cloudwatch.put_metric_alarm(
+        AlarmName=name,
+        Namespace="AWS/DynamoDB",
+        MetricName="ConsumedReadCapacityUnits",
+        Dimensions=[{"Name": "TableName", "Value": "users"}],
+        Statistic="Sum",
+        Period=60,
+        EvaluationPeriods=1,
+        Threshold=4800,
+        ComparisonOperator="GreaterThanOrEqualToThreshold",
+    )
+    cloudwatch.set_alarm_state(AlarmName=name, StateValue="ALARM", StateReason="e2e")
+
+
+def users_scaled(endpoint: str, report: dict[str, Any]) -> None:
+    table = aws(endpoint, "dynamodb").describe_table(TableName="users")["Table"]
+    assert table["ProvisionedThroughput"]["ReadCapacityUnits"] == 150, report
+
+
 def nothing_to_seed(endpoint: str) -> None:
     return None
 
@@ -262,6 +309,13 @@ def finished(endpoint: str, report: dict[str, Any]) -> None:
 
 
 CASES = [
+    Case(
+        "users-read-capacity",
+        "acme-ops-responder-users-read-capacity",
+        "dynamodb:UpdateTable",
+        seed_users_table,
+        users_scaled,
+    ),
     Case("tmp-images", "acme-ops-purge-tmp-images", "s3:DeleteObject", seed_media, media_purged),
     Case(
         "quiet-api-streams",
