@@ -210,7 +210,8 @@ def test_handler_takes_every_log_group_and_skips_control_messages(
 @pytest.mark.usefixtures("reports_job")
 def test_handler_counts_a_payload_that_does_not_decode(capsys: pytest.CaptureFixture[str]) -> None:
     result = handler({"awslogs": {"data": "bm90IGd6aXA="}}, Context())
-    assert result["status"] == "malformed" and "not gzip" in result["reason"]
+    assert (result["status"], result["code"]) == ("rejected", "malformed")
+    assert "not gzip" in result["reason"]
     out = capsys.readouterr().out
     assert '"MalformedPayloads":1' in out
 

@@ -3,6 +3,11 @@
 `event["awslogs"]["data"]` is all a subscription delivers. An event without it is not ours and is
 rejected before anything happens; a payload that does not decode is reported as malformed, since
 retrying the same bytes can never succeed.
+
+Always gzip, never zlib: AWS documents the Lambda subscription payload as "base64 encoded and
+compressed with the gzip format" (CloudWatch Logs User Guide, "Subscription filters with AWS
+Lambda"; the same gzip for Kinesis and Firehose destinations). There is no zlib variant to fall
+back to, so raw zlib or deflate bytes are rejected as "not gzip".
 """
 
 from __future__ import annotations
@@ -68,8 +73,8 @@ def decode(data: str | bytes) -> LogBatch:
         raise MalformedPayload(f"not gzip: {exc}") from None
     try:
         message = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise MalformedPayload(f"not JSON: {exc}") from None
+    except (ValueError, RecursionError) as exc:  # UnicodeDecodeError, JSONDecodeError, too deep
+        raise MalformedPayload(f"not JSON: {type(exc).__name__}: {exc}") from None
     return _batch(message)
 
 
@@ -83,7 +88,9 @@ def _batch(message: Any) -> LogBatch:
     group, stream = message.get("logGroup"), message.get("logStream")
     if not isinstance(events, list) or not isinstance(group, str) or not isinstance(stream, str):
         raise MalformedPayload("expected logGroup, logStream and a logEvents list")
-    filters = message.get("subscriptionFilters") or []
+    filters = message.get("subscriptionFilters")
+    if not isinstance(filters, list):
+        filters = []  # informational only: a wrong type does not make the batch unreadable
     return LogBatch(
         message_type=kind,
         owner=str(message.get("owner", "")),

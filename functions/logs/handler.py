@@ -1,9 +1,11 @@
 """Lambda entry point for every log processor: decode the subscription payload once, then act.
 
-The handler reads the processor from `$OPS_JOB`, rejects an event that is not a CloudWatch Logs
-subscription event before doing anything, and counts (never raises on) a payload or line that
-does not decode. A failing sink raises, so the asynchronous retry and the dead-letter queue keep
-the batch. Importing this module imports no boto3: clients are built on first use.
+The handler reads the processor from `$OPS_JOB`, refuses an event that is not a CloudWatch Logs
+subscription event before doing anything (it raises: a misrouted trigger should fire the Errors
+alarm), rejects a payload that does not decode (`status: rejected`, the reason, a
+`MalformedPayloads` count; never raised, since retrying the same bytes cannot succeed), and counts
+a line that does not parse. A failing sink raises, so the asynchronous retry and the dead-letter
+queue keep the batch. Importing this module imports no boto3: clients are built on first use.
 """
 
 from __future__ import annotations
@@ -15,7 +17,12 @@ from datetime import UTC, datetime
 from typing import Any, TextIO
 
 from functions.logs import pattern_alert, report_metrics
-from functions.logs.decode import LogBatch, MalformedPayload, awslogs_data, decode
+from functions.logs.decode import (
+    LogBatch,
+    MalformedPayload,
+    awslogs_data,
+    decode,
+)
 from functions.runtime import log, metrics
 from functions.runtime.budget import TimeBudget
 from functions.runtime.settings import SettingsError
@@ -31,16 +38,22 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         action=job.get("action"),
         request_id=getattr(context, "aws_request_id", None),
     )
-    data = awslogs_data(event)  # not a subscription event: rejected, nothing done
+    data = awslogs_data(event)  # not a subscription event: raises, nothing done (misrouted)
     try:
         batch = decode(data)
-    except MalformedPayload as exc:
-        log.error("malformed payload", reason=str(exc), payload_start=data[:80])
-        _processor_metrics(job, {"MalformedPayloads": 1})
-        return {"status": "malformed", "reason": str(exc)}
+    except MalformedPayload as exc:  # retrying the same bytes can never succeed
+        return _rejected(job, "malformed", str(exc), data[:80])
     if batch.is_control:
         return {"status": "control-message", "log_group": batch.log_group}
     return process(batch, job, budget=TimeBudget.from_context(context, 5.0))
+
+
+def _rejected(job: dict[str, Any], code: str, reason: str, start: str) -> dict[str, Any]:
+    """An event that can never be processed: logged with its reason and counted, not raised
+    (a retry of the same bytes would fail the same way)."""
+    log.error(f"rejected: {reason}", code=code, payload_start=start)
+    _processor_metrics(job, {"MalformedPayloads": 1})
+    return {"status": "rejected", "code": code, "reason": reason}
 
 
 def process(

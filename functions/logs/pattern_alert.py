@@ -144,9 +144,14 @@ def _ms(event: LogEvent) -> int:
 
 
 def _iso(stamp: Any) -> str:
+    """The event's time, or "" for a timestamp that is no time (one bad event never drops the
+    alert for the others)."""
     if not isinstance(stamp, int):
         return ""
-    moment = datetime.fromtimestamp(stamp / 1000, UTC)
+    try:
+        moment = datetime.fromtimestamp(stamp / 1000, UTC)
+    except (OverflowError, ValueError, OSError):
+        return ""
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{stamp % 1000:03d}Z"
 
 
