@@ -148,5 +148,5 @@ def test_a_rejected_alarm_calls_no_aws(event: Any) -> None:
     if not all(isinstance(i, Malformed) for i in items):
         return  # a readable alarm may go on to AWS; arbitrary JSON almost never is one
     report = run(dynamodb_job(), event, deps, NOW)
-    assert {o["status"] for o in report["outcomes"]} == {"rejected"}
+    assert {o["status"] for o in report["outcomes"]} <= {"rejected"}  # {"Records": []}: none
     assert clients.mock_calls == [] and markers.mock_calls == []
