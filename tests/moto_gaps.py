@@ -28,7 +28,8 @@ one when moto models the resource itself (`tests/test_moto_gaps.py` says when).
   expects.
 - IAM enforcement and action names: moto prefixes an action with the request's signing name, so
   CloudWatch's DescribeAlarms is checked as `monitoring:DescribeAlarms`, where IAM (and every
-  policy) says `cloudwatch:`. The patch maps the signing names that differ to IAM's prefixes.
+  policy) says `cloudwatch:`, and Lambda's Invoke as `lambda:Invoke`, where IAM says
+  `lambda:InvokeFunction`. The patch maps those names to IAM's.
 """
 
 from __future__ import annotations
@@ -188,6 +189,8 @@ def _resources_moto_cannot_name() -> None:
 
 # Signing name -> IAM action prefix, where the two differ (the services the stack calls).
 IAM_PREFIXES = {"monitoring": "cloudwatch", "tagging": "tag"}
+# moto's operation name -> IAM's action, where the two differ.
+IAM_ACTIONS = {"lambda:Invoke": "lambda:InvokeFunction"}
 
 
 def _iam_action_prefixes() -> None:
@@ -196,7 +199,8 @@ def _iam_action_prefixes() -> None:
     def init(self: IAMRequestBase, *args: Any, **kwargs: Any) -> None:
         original(self, *args, **kwargs)
         service, _, action = self._action.partition(":")
-        self._action = f"{IAM_PREFIXES.get(service, service)}:{action}"
+        named = f"{IAM_PREFIXES.get(service, service)}:{action}"
+        self._action = IAM_ACTIONS.get(named, named)
 
     IAMRequestBase.__init__ = init  # type: ignore[method-assign]
 

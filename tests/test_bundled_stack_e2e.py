@@ -49,9 +49,14 @@ def aws(endpoint: str, service: str, region: str = REGION) -> Any:
 @pytest.fixture(scope="module")
 def endpoint(moto_endpoint: str) -> Iterator[str]:
     """moto's state lives in the process: start from none and leave none (acme-media is used
-    by other modules too)."""
+    by other modules too). The deployer's smoke test invokes the new version, which moto runs
+    only in Docker: here its run answers what the seeded function returns, a success."""
+    from moto.awslambda.models import LambdaFunction
+
     requests.post(f"{moto_endpoint}/moto-api/reset", timeout=10)
-    yield moto_endpoint
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(LambdaFunction, "_invoke_lambda", lambda self, event=None: ("1", False, ""))
+        yield moto_endpoint
     requests.post(f"{moto_endpoint}/moto-api/reset", timeout=10)
 
 
@@ -167,10 +172,9 @@ def without(endpoint: str, role: str, action: str) -> Iterator[None]:
             iam.put_role_policy(RoleName=role, PolicyName=name, PolicyDocument=json.dumps(document))
 
 
-def invoke_as_role(
-    endpoint: str, config: Path, item: str, function: str, monkeypatch: pytest.MonkeyPatch
-) -> Any:
-    """`ops invoke ITEM` with the temporary credentials of FUNCTION's own role, IAM enforced."""
+def invoke_as_role(endpoint: str, config: Path, case: Case, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """`ops invoke ITEM` with the temporary credentials of its function's role, IAM enforced."""
+    item, function = case.item, case.function
     role = role_of(endpoint, function)
     arn = f"arn:aws:iam::123456789012:role/{role}"
     creds = aws(endpoint, "sts").assume_role(RoleArn=arn, RoleSessionName="ops-e2e")
@@ -183,7 +187,7 @@ def invoke_as_role(
     assert event.exit_code == 0, event.stderr
     event_file = config.parent / f"{item}.event.json"
     # The sample names us-east-1; the stack runs in REGION, and a responder acts on its own only.
-    event_file.write_text(event.stdout.replace("us-east-1", REGION))
+    event_file.write_text(case.event(endpoint, event.stdout.replace("us-east-1", REGION)))
     args = ["invoke", item, "--config", str(config), "--event", str(event_file)]
     # What CloudFormation computed (a table's name, say) comes from the deployed function.
     deployed = aws(endpoint, "lambda").get_function_configuration(FunctionName=function)
@@ -207,6 +211,7 @@ class Case:
     needed: str
     seed: Callable[[str], None]
     check: Callable[[str, dict[str, Any]], None]
+    event: Callable[[str, str], str] = lambda endpoint, text: text
 
 
 def _backdate_objects(bucket: str, keys: list[str], by: timedelta) -> None:
@@ -299,6 +304,60 @@ def users_scaled(endpoint: str, report: dict[str, Any]) -> None:
     assert table["ProvisionedThroughput"]["ReadCapacityUnits"] == 150, report
 
 
+def _zip(source: str) -> bytes:
+    import io
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("app.py", source)
+    return buffer.getvalue()
+
+
+def seed_api_function(endpoint: str) -> None:
+    """The function the deployer ships to, with a first version, and a new zip uploaded."""
+    lam = aws(endpoint, "lambda")
+    names = [f["FunctionName"] for f in lam.list_functions()["Functions"]]
+    if "api" not in names:
+        role = aws(endpoint, "iam").create_role(
+            RoleName="api-role", AssumeRolePolicyDocument=json.dumps({"Statement": []})
+        )
+        lam.create_function(
+            FunctionName="api",
+            Runtime="python3.13",
+            Role=role["Role"]["Arn"],
+            Handler="app.handler",
+            Code={"ZipFile": _zip("def handler(e, c):\n    return 1\n")},
+        )
+    s3 = aws(endpoint, "s3")
+    s3.put_bucket_versioning(  # moto's CloudFormation drops the template's versioning
+        Bucket="acme-functions-eu-west-1", VersioningConfiguration={"Status": "Enabled"}
+    )
+    body = _zip(f"def handler(e, c):\n    return {datetime.now(UTC).timestamp()!r}\n")
+    s3.put_object(Bucket="acme-functions-eu-west-1", Key="deploy/prod/api.zip", Body=body)
+
+
+def deploy_event(endpoint: str, text: str) -> str:
+    """The S3 event of the upload seed_api_function made (its real version, size and ETag)."""
+    event = json.loads(text)
+    head = aws(endpoint, "s3").head_object(
+        Bucket="acme-functions-eu-west-1", Key="deploy/prod/api.zip"
+    )
+    obj = event["Records"][0]["s3"]["object"]
+    obj.update(
+        key="deploy/prod/api.zip",
+        size=head["ContentLength"],
+        eTag=head["ETag"].strip('"'),
+        versionId=head["VersionId"],
+    )
+    return json.dumps(event)
+
+
+def api_deployed(endpoint: str, report: dict[str, Any]) -> None:
+    alias = aws(endpoint, "lambda").get_alias(FunctionName="api", Name="prod")
+    assert alias["FunctionVersion"] not in ("$LATEST", ""), report
+
+
 def nothing_to_seed(endpoint: str) -> None:
     return None
 
@@ -309,6 +368,14 @@ def finished(endpoint: str, report: dict[str, Any]) -> None:
 
 
 CASES = [
+    Case(
+        "deployer",
+        "acme-ops-deployer-deployer",
+        "lambda:UpdateFunctionCode",
+        seed_api_function,
+        api_deployed,
+        deploy_event,
+    ),
     Case(
         "users-read-capacity",
         "acme-ops-responder-users-read-capacity",
@@ -346,7 +413,7 @@ def test_each_function_runs_under_its_own_role_with_iam_enforced(
     endpoint: str, deployed: Path, case: Case, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     case.seed(endpoint)
-    result = invoke_as_role(endpoint, deployed, case.item, case.function, monkeypatch)
+    result = invoke_as_role(endpoint, deployed, case, monkeypatch)
     assert result.exit_code == 0, result.stderr
     case.check(endpoint, json.loads(result.stdout))
 
@@ -357,7 +424,7 @@ def test_each_function_fails_when_its_role_lacks_one_action_it_needs(
 ) -> None:
     case.seed(endpoint)
     with without(endpoint, role_of(endpoint, case.function), case.needed):
-        result = invoke_as_role(endpoint, deployed, case.item, case.function, monkeypatch)
+        result = invoke_as_role(endpoint, deployed, case, monkeypatch)
     assert result.exit_code == 1, result.stdout
     assert "AccessDenied" in result.stderr, result.stderr[-2000:]
 
