@@ -103,6 +103,16 @@ LOG_GROUP_SKIP = (
     "never secrets",
 )
 
+# The marker and rate-limit tables: state that expires by TTL within hours.
+SHORT_LIVED_TABLE_SKIPS = (
+    ("CKV_AWS_119", "encrypted at rest (SSE); it holds only short-lived state, no user data"),
+    (
+        "CKV_AWS_28",
+        "its items expire by TTL within hours; a point-in-time restore would bring back stale "
+        "claims, which is worse than none",
+    ),
+)
+
 
 def allow(
     sid: str | None,

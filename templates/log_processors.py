@@ -30,6 +30,7 @@ from ops.models.log_processor import (
 )
 from ops.naming import logical_id
 from templates.common import (
+    SHORT_LIVED_TABLE_SKIPS,
     FunctionResources,
     FunctionSpec,
     RenderContext,
@@ -159,17 +160,7 @@ def _rate_table(ctx: RenderContext, item: PatternAlert) -> dynamodb.Table:
             ),
             SSESpecification=dynamodb.SSESpecification(SSEEnabled=True),
             Tags=ctx.tags(),
-            Metadata=checkov_skips(
-                (
-                    "CKV_AWS_119",
-                    "encrypted at rest (SSE); it holds only short-lived state, no user data",
-                ),
-                (
-                    "CKV_AWS_28",
-                    "its items expire by TTL within hours; a point-in-time restore would bring "
-                    "back stale claims, which is worse than none",
-                ),
-            ),
+            Metadata=checkov_skips(*SHORT_LIVED_TABLE_SKIPS),
         )
     )
 

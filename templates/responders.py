@@ -47,6 +47,7 @@ from ops.models.responder import (
 from ops.naming import LOCAL_ACCOUNT, function_name, logical_id
 from templates.common import (
     POLICY_VERSION,
+    SHORT_LIVED_TABLE_SKIPS,
     FunctionResources,
     FunctionSpec,
     RenderContext,
@@ -224,17 +225,7 @@ def _marker_table(ctx: RenderContext) -> dynamodb.Table:
             ),
             SSESpecification=dynamodb.SSESpecification(SSEEnabled=True),
             Tags=ctx.tags(),
-            Metadata=checkov_skips(
-                (
-                    "CKV_AWS_119",
-                    "encrypted at rest (SSE); it holds only short-lived state, no user data",
-                ),
-                (
-                    "CKV_AWS_28",
-                    "its items expire by TTL within hours; a point-in-time restore would bring "
-                    "back stale claims, which is worse than none",
-                ),
-            ),
+            Metadata=checkov_skips(*SHORT_LIVED_TABLE_SKIPS),
         )
     )
 
