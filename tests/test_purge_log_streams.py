@@ -160,3 +160,17 @@ def test_a_malformed_cursor_is_rejected_before_any_call(estate) -> None:
     with pytest.raises(ValueError, match="malformed purge cursor"):
         run(estate, event={"cursor": '{"group": "/app/a", "stream": "x"}'})
     assert estate.calls == [] and remaining(estate, "/app/a") == set(STREAMS)
+
+
+def test_the_percent_cap_counts_each_deletion_once_across_chunks(estate) -> None:
+    """20 streams in two chunks of 10: 4 then 8 candidates. 50 % of 20 is 10, not 12 (this run's
+    deletions were counted again as examined)."""
+    estate.real.create_log_group(logGroupName="/big/x")
+    quiet = {f"s{i:02d}" for i in [0, 1, 2, 3, *range(10, 18)]}
+    for i in range(20):
+        name = f"s{i:02d}"
+        estate.real.create_log_stream(logGroupName="/big/x", logStreamName=name)
+        estate.ages[name] = STREAMS["quiet" if name in quiet else "busy"]
+    report = run(estate, {"log_group_prefix": "/big/", "max_delete_percent": 50}, chunk=10)
+    assert (report.status, report.examined, report.deleted) == ("capped", 20, 10)
+    assert report.kept["over-cap"] == 2

@@ -139,10 +139,12 @@ def cap(
     """The candidates the caps allow; the run is marked "capped" if that is fewer than all.
 
     Earlier hops' deletions count against `max_deletes`, and as examined for the percentage
-    (they were examined before they were deleted).
+    (they were examined before they were deleted, and are gone from this hop's listing). This
+    run's own deletions are already in `report.examined`: adding them again would let the
+    percentage through up to twice as much as it allows.
     """
     deleted = prior_deleted + report.deleted
-    allowed = guard.allow(len(candidates), deleted, report.examined + deleted)
+    allowed = guard.allow(len(candidates), deleted, report.examined + prior_deleted)
     if allowed < len(candidates):
         report.keep("over-cap", len(candidates) - allowed)
         report.stop(
