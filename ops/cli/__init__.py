@@ -15,7 +15,7 @@ import click
 
 from ops import __version__
 from ops.cli.context import OpsContext
-from ops.errors import EXIT_FAILED, OpsError
+from ops.errors import OpsError
 
 # Commands load on first use (click's lazy-group pattern), so `ops render` never pays for the
 # boto3 and cfn-lint imports of the commands that talk to AWS. Add a command here: name -> module
@@ -54,33 +54,28 @@ class OpsGroup(click.Group):
                 click.echo(f"Error: {line}", err=True)
             ctx.exit(exc.exit_code)
         except Exception as exc:
-            message = _aws_error(exc)
-            if message is None or _debug(ctx):
+            described = _aws_error(exc)
+            if described is None or _debug(ctx):
                 raise
+            message, code = described
             click.echo(f"Error: {message}", err=True)
-            ctx.exit(EXIT_FAILED)
+            ctx.exit(code)
 
 
 def _debug(ctx: click.Context) -> bool:
     return isinstance(ctx.obj, OpsContext) and ctx.obj.debug
 
 
-def _aws_error(exc: Exception) -> str | None:
-    """A one-line message for errors AWS or the network gave us; None for our own bugs."""
+def _aws_error(exc: Exception) -> tuple[str, int] | None:
+    """(one line, exit code) for errors AWS or the network gave us; None for our own bugs."""
     try:
-        from botocore.exceptions import BotoCoreError, ClientError
+        from ops.aws import describe_aws_error
     except ImportError:  # pragma: no cover - boto3 is a dependency
         return None
-    if isinstance(exc, ClientError):
-        err = exc.response.get("Error", {})
-        op = exc.operation_name
-        return f"AWS {op} failed: {err.get('Code', 'Error')}: {err.get('Message', str(exc))}"
-    if isinstance(exc, BotoCoreError):
-        return f"AWS call failed: {exc}"
-    return None
+    return describe_aws_error(exc)
 
 
-@click.group(cls=OpsGroup)
+@click.group(cls=OpsGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--debug", is_flag=True, help="Show tracebacks instead of one-line errors.")
 @click.version_option(__version__, prog_name="ops")
 @click.pass_context

@@ -34,12 +34,7 @@ from ops.render import render
 
 
 def resolve_regions(aws: AwsOptions) -> list[str]:
-    if aws.regions:
-        return list(aws.regions)
-    default = aws.target(None).session().region_name
-    if not default:
-        raise UsageError("no region: pass --region R (or set AWS_REGION)")
-    return [default]
+    return aws.resolved_regions()
 
 
 def stderr_console() -> Console:

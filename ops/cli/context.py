@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 
 import click
 
-from ops.aws import AwsTarget
+from ops.aws import AwsTarget, check_credentials, check_endpoint, resolve_region
 from ops.config import CONFIG_ENV, Config, load_config
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -26,6 +26,17 @@ class AwsOptions:
 
     def target(self, region: str | None) -> AwsTarget:
         return AwsTarget(region=region, profile=self.profile, endpoint_url=self.endpoint_url)
+
+    def resolved_regions(self, *, credentials: bool = True) -> list[str]:
+        """--region (each), or the default region; every one checked, with the endpoint URL
+        and (unless told otherwise) the credentials, before any AWS call."""
+        check_endpoint(self.endpoint_url)
+        regions = list(self.regions) or [resolve_region(None, self.profile, self.endpoint_url)]
+        for region in regions:
+            resolve_region(region, self.profile, self.endpoint_url)
+        if credentials:
+            check_credentials(self.profile)
+        return regions
 
 
 @dataclass

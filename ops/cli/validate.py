@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from ops.aws import check_region
 from ops.cli.context import OpsContext, config_option, pass_ops
 from ops.errors import OpsError
 from ops.lint import lint_template
@@ -16,6 +17,8 @@ from ops.render import render
 @pass_ops
 def command(ops: OpsContext, regions: tuple[str, ...]) -> None:
     """Check the config and lint the rendered template with cfn-lint."""
+    for region in regions:
+        check_region(region)  # before cfn-lint, whose own refusal lists every region it knows
     findings = lint_template(render(ops.config()), list(regions) or None)
     for finding in findings:
         click.echo(finding, err=True)
