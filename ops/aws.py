@@ -23,6 +23,7 @@ from ops.errors import UsageError
 # AWS_DEFAULT_REGION and the profile's `region`, but not AWS_REGION, which Lambda and most SDKs
 # set).
 REGION_SOURCES = "--region, $AWS_REGION, $AWS_DEFAULT_REGION or the profile's region"
+LOCAL_REGION = "us-east-1"  # ops event / ops invoke when no region is set anywhere
 MOTO_HINT = "any value works against a local moto server"
 
 
@@ -98,6 +99,16 @@ def resolve_region(
         raise UsageError(f"no region: pass --region R (read from {REGION_SOURCES})")
     check_region(chosen, endpoint_url)
     return chosen
+
+
+def local_region(region: str | None, endpoint_url: str | None = None) -> tuple[str, str | None]:
+    """(region, warning) for commands that make no AWS call of their own (`ops event`, `ops
+    invoke`): read like every command's, but with us-east-1 (and a warning) when none is set."""
+    chosen = region or default_region()
+    if not chosen:
+        return LOCAL_REGION, f"no region set ({REGION_SOURCES}): using {LOCAL_REGION}"
+    check_region(chosen, endpoint_url)
+    return chosen, None
 
 
 def _endpoints() -> list[dict[str, Any]]:

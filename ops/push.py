@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from ops.config import Config
-from ops.errors import OpsError, TimedOut
+from ops.errors import OpsError, TimedOut, UsageError
 from ops.models.deployer import Deployer
 from ops.package import build_bundle, zip_directory
 from templates.deployer import BUNDLE as DEPLOYER_BUNDLE
@@ -52,7 +52,7 @@ class Pushed:
 
 def deployer_of(config: Config) -> Deployer:
     if config.deployer is None:
-        raise OpsError(f"{config.source} has no [deployer] table: add one (see docs/deployer.md)")
+        raise UsageError(f"{config.source} has no [deployer] table: add one (see docs/deployer.md)")
     return config.deployer
 
 
@@ -70,27 +70,29 @@ def check_push(config: Config, function: str, stage: str) -> None:
 
     deployer = deployer_of(config)
     if stage not in deployer.stages:
-        raise OpsError(f"unknown stage {stage!r}: the deployer knows {', '.join(deployer.stages)}")
+        raise UsageError(
+            f"unknown stage {stage!r}: the deployer knows {', '.join(deployer.stages)}"
+        )
     own = config.function_name(*config.find(deployer.name))
     if function != own and not any(fnmatchcase(function, p) for p in deployer.functions):
         allowed = ", ".join(deployer.functions)
-        raise OpsError(f"{function!r} is not on the deployer's allow-list ({allowed})")
+        raise UsageError(f"{function!r} is not on the deployer's allow-list ({allowed})")
 
 
 def zip_bytes(zip_path: str | None, dir_path: str | None, bundle: str | None) -> bytes:
     """The code to push: --zip as is, --dir zipped deterministically, or the ops bundle."""
     if zip_path and dir_path:
-        raise OpsError("give --zip or --dir, not both")
+        raise UsageError("give --zip or --dir, not both")
     if zip_path:
         data = Path(zip_path).read_bytes()
     elif dir_path:
         if not Path(dir_path).is_dir():
-            raise OpsError(f"--dir {dir_path}: no such directory")
+            raise UsageError(f"--dir {dir_path}: no such directory")
         data = zip_directory(Path(dir_path))
     elif bundle:
         data = build_bundle(bundle).zip_bytes()
     else:
-        raise OpsError("give --zip PATH or --dir PATH with the function's code")
+        raise UsageError("give --zip PATH or --dir PATH with the function's code")
     if len(data) > MAX_UPLOAD:
         raise OpsError(f"the zip is {len(data):,} bytes; Lambda takes at most {MAX_UPLOAD:,}")
     return data
@@ -106,21 +108,27 @@ def upload(
 ) -> Pushed:
     bucket = deployer.bucket_in(region)
     if bucket is None:
-        raise OpsError(
+        raise UsageError(
             f"no deploy bucket in {region}: the deployer has {deployer.region} "
             f"and replicas {', '.join(sorted(deployer.replicas)) or 'none'}"
         )
     key = deployer.object_key(stage, function)
     sha = code_sha256(data)
-    response = s3.put_object(
-        Bucket=bucket,
-        Key=key,
-        Body=data,
-        ChecksumAlgorithm="SHA256",
-        ChecksumSHA256=sha,  # S3 refuses the upload if the bytes it got differ
-        Metadata={"codesha256": sha},
-        ContentType="application/zip",
-    )
+    try:
+        response = s3.put_object(
+            Bucket=bucket,
+            Key=key,
+            Body=data,
+            ChecksumAlgorithm="SHA256",
+            ChecksumSHA256=sha,  # S3 refuses the upload if the bytes it got differ
+            Metadata={"codesha256": sha},
+            ContentType="application/zip",
+        )
+    except s3.exceptions.NoSuchBucket:
+        raise OpsError(
+            f"the deploy bucket {bucket} does not exist in {region}: the deployer's stack "
+            f"creates it, so run ops apply --region {region} first (then ops push again)"
+        ) from None
     version_id = response.get("VersionId")
     if not version_id:
         raise OpsError(f"s3://{bucket} returned no version id: versioning must be enabled")

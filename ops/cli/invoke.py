@@ -3,25 +3,28 @@
 from __future__ import annotations
 
 import json
-import os
 from typing import Any
 
 import click
 
+from ops.aws import check_endpoint, local_region
 from ops.cli.context import OpsContext, config_option, endpoint_option, pass_ops
-from ops.errors import OpsError
+from ops.cli.event import account_option
+from ops.errors import UsageError
 from ops.events import sample_event
 from ops.invoke import FunctionError, function_definition, invoke_local
-
-DEFAULT_REGION = "us-east-1"
 
 
 @click.command("invoke")
 @click.argument("name")
 @config_option
 @click.option("--event", "event_file", type=click.File("r"), help="Event JSON file ('-': stdin).")
-@click.option("--region", help="Region the function runs in (default: $AWS_REGION).")
+@click.option(
+    "--region",
+    help="Region the function runs in (default: $AWS_REGION, $AWS_DEFAULT_REGION, the profile's).",
+)
 @endpoint_option
+@account_option
 @click.option("--env", "env_pairs", multiple=True, metavar="KEY=VALUE", help="Extra variables.")
 @pass_ops
 def command(
@@ -30,6 +33,7 @@ def command(
     event_file: Any,
     region: str | None,
     endpoint_url: str | None,
+    account: str | None,
     env_pairs: tuple[str, ...],
 ) -> None:
     """Run the function of job NAME locally with a realistic Lambda context.
@@ -37,14 +41,16 @@ def command(
     Without --event it gets the sample event `ops event NAME` prints.
     """
     config = ops.config()
-    region = region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
-    region = region or DEFAULT_REGION
-    definition = function_definition(config, name)
+    check_endpoint(endpoint_url)
+    region, warning = local_region(region, endpoint_url)
+    if warning:
+        click.echo(f"warning: {warning}", err=True)
     extra = dict(_pair(p) for p in env_pairs)
+    definition = function_definition(config, name)
     missing = [v for v in definition.unresolved if v not in extra]
     if missing:
         click.echo(f"warning: set with --env (CloudFormation computes them): {missing}", err=True)
-    event = json.load(event_file) if event_file else sample_event(config, name, region)
+    event = json.load(event_file) if event_file else sample_event(config, name, region, account)
     try:
         result = invoke_local(
             definition, event, region=region, endpoint_url=endpoint_url, extra_env=extra
@@ -58,5 +64,5 @@ def command(
 def _pair(text: str) -> tuple[str, str]:
     key, sep, value = text.partition("=")
     if not sep or not key:
-        raise OpsError(f"--env takes KEY=VALUE, got {text!r}")
+        raise UsageError(f"--env takes KEY=VALUE, got {text!r}")
     return key, value

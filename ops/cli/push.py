@@ -8,6 +8,7 @@ from typing import Any
 
 import click
 
+from ops.aws import check_credentials, check_endpoint, check_region
 from ops.cli.context import OpsContext, config_option, pass_ops, target_options
 from ops.errors import EXIT_FAILED, OpsError
 from ops.push import (
@@ -63,6 +64,9 @@ def command(
     check_push(config, name, stage)
     data = zip_bytes(zip_path, dir_path, bundle)
     where = region or deployer.region
+    check_endpoint(ops.aws.endpoint_url)
+    check_region(where, ops.aws.endpoint_url)
+    check_credentials(ops.aws.profile)
 
     def clients(r: str) -> RegionClients:
         target = ops.aws.target(r)
