@@ -54,3 +54,12 @@ class ConfigError(OpsError):
         self.source = source
         self.problems = problems
         super().__init__("\n".join(p.render(source) for p in problems))
+
+
+EXIT_INTERRUPTED = 130  # Ctrl-C, as shells report SIGINT (128 + 2)
+
+
+class Interrupted(OpsError):
+    """Ctrl-C while AWS may still be working: the message says what state things were left in."""
+
+    exit_code = EXIT_INTERRUPTED

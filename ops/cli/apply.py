@@ -27,9 +27,10 @@ from ops.cli.context import (
 from ops.config import Config
 from ops.deploy.events import Watcher
 from ops.deploy.execute import Clients, Deployer, StackRequest
+from ops.deploy.interrupted import interrupted_message
 from ops.deploy.plan import deploy_regions, load_parameters
 from ops.deploy.summary import Console, RegionResult, region_lines
-from ops.errors import UsageError
+from ops.errors import Interrupted, UsageError
 from ops.render import render
 
 
@@ -50,7 +51,15 @@ def confirmer(yes: bool, command: str) -> Callable[[str], bool]:
             f"ops {command} asks before changing anything, and there is no terminal to ask on: "
             "pass --yes (review the changes first with ops plan)"
         )
-    return lambda question: click.confirm(question, default=False, err=True)
+    return _ask
+
+
+def _ask(question: str) -> bool:
+    try:
+        return click.confirm(question, default=False, err=True)
+    except click.Abort:  # Ctrl-C (or end of input) at the question: report it as an interrupt
+        click.echo("", err=True)
+        raise KeyboardInterrupt from None
 
 
 def deployer(
@@ -129,7 +138,11 @@ def command(
         request = stack_request(
             config, region, parameters, continue_rollback=continue_rollback, skip_resources=skip
         )
-        return deployer(region, ops.aws, timeout, confirm).apply(request)
+        try:
+            return deployer(region, ops.aws, timeout, confirm).apply(request)
+        except KeyboardInterrupt:
+            cfn = ops.aws.target(region).client("cloudformation")
+            raise Interrupted(interrupted_message(cfn, config.stack.name, region)) from None
 
     run_regions(ordered, apply)
 
