@@ -125,7 +125,7 @@ def command(
     """Deploy the stack: bootstrap, upload code, change set, execute, watch.
 
     Exit codes: 0 done or no changes, 1 failed, 2 usage or config error, 3 timed out while
-    CloudFormation was still working.
+    CloudFormation was still working, 130 interrupted (Ctrl-C; CloudFormation keeps going).
     """
     if skip and not continue_rollback:
         raise UsageError("--skip-resource only goes with --continue-rollback")
