@@ -7,17 +7,18 @@ import json
 import threading
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from unittest import mock
 
 import boto3
 import pytest
 from moto import mock_aws
 
-from functions.purge.continuation import KEY, BadContinuation
+from functions.purge.continuation import KEY, fingerprint
 from functions.purge.handler import PurgeFailed, run_job
 from ops.config import parse_config
 from ops.render import render
 from tests.configs import one_job
-from tests.conftest import ROOT
+from tests.conftest import ROOT, load_event
 from tests.test_purge_s3 import BUCKET, HOUR, JOB, T0, keys_left, put
 
 
@@ -64,7 +65,8 @@ def test_hand_offs_resume_where_they_stopped_nothing_twice_nothing_skipped(bucke
     put(old, age=2 * HOUR)
     put([f"tmp/{i:04d}-new" for i in range(0, 2500, 100)], age=timedelta(minutes=5))
     job = {**JOB, "on_timeout": "continue", "max_hops": 10}
-    lam, event, results = Invocations(), {"source": "aws.events"}, []
+    lam, results = Invocations(), []
+    event: dict[str, Any] | None = {"source": "aws.events", "detail-type": "Scheduled Event"}
     while event is not None:
         results.append(run_job(job, event, Context(checks=2), now=T0, lambda_client=lam))
         event = lam.events[len(results) - 1] if len(lam.events) == len(results) else None
@@ -73,16 +75,23 @@ def test_hand_offs_resume_where_they_stopped_nothing_twice_nothing_skipped(bucke
     assert sum(r["deleted"] for r in results) == 2500  # a second delete would count again
     assert keys_left(bucket) == sorted(f"tmp/{i:04d}-new" for i in range(0, 2500, 100))
     assert lam.events[0]["cursor"] == results[0]["cursor"]
-    assert lam.events[1][KEY] == {"job": "tmp-images", "hop": 2, "now": T0.isoformat()}
+    cutoff = (T0 - HOUR).isoformat()
+    settings = fingerprint(job)
+    assert lam.events[1][KEY] == {
+        "job": "tmp-images",
+        "hop": 2,
+        "cutoff": cutoff,
+        "settings": settings,
+    }
     assert "handed on to hop 1" in results[0]["reason"]
 
 
 def test_max_hops_leaves_the_rest_to_the_next_schedule(bucket) -> None:
     put([f"tmp/{i:04d}" for i in range(2500)], age=2 * HOUR)
     job = {**JOB, "on_timeout": "continue", "max_hops": 3}
-    event = {"cursor": "tmp/0000", KEY: {"job": "tmp-images", "hop": 3, "now": T0.isoformat()}}
+    event = continuation(job, cursor={"key": "tmp/0000", "deleted": 0}, hop=3)
     lam = Invocations()
-    result = run_job(job, event, Context(checks=2), now=datetime.now(UTC), lambda_client=lam)
+    result = run_job(job, event, Context(checks=2), now=T0, lambda_client=lam)
     assert lam.events == [] and result["status"] == "stopped-early"
     assert result["reason"].endswith("max_hops=3 reached, the next schedule continues")
 
@@ -95,24 +104,159 @@ def test_next_schedule_jobs_do_not_invoke_themselves(bucket) -> None:
     assert result["reason"] == "the time budget ran out; the next schedule continues"
 
 
+def continuation(
+    of: dict[str, Any] = JOB,
+    *,
+    cursor: dict[str, Any] | str | None = None,
+    hop: int = 1,
+    at: datetime = T0 - HOUR,
+    **fields: Any,
+) -> dict[str, Any]:
+    """A hand-off as job `of` writes it (cutoff `at`), with `fields` of the block changed."""
+    raw = (
+        cursor if isinstance(cursor, str) else json.dumps(cursor or {"key": "tmp/0", "deleted": 0})
+    )
+    body = {"job": of["name"], "hop": hop, "cutoff": at.isoformat()}
+    body["settings"] = fingerprint(of)
+    return {"cursor": raw, KEY: {**body, **fields}}
+
+
+def rejected(job: dict[str, Any], event: Any, **kw: Any) -> dict[str, Any]:
+    """Run `event` with clients that fail the test on any call; the result must be a refusal."""
+    s3, lam = mock.Mock(spec=[]), Invocations()
+    result = run_job(job, event, Context(), now=T0, lambda_client=lam, clients={"s3": s3}, **kw)
+    assert result["status"] == "rejected" and (result["examined"], result["deleted"]) == (0, 0)
+    assert s3.mock_calls == [] and lam.events == []
+    return result
+
+
 @pytest.mark.parametrize(
     ("event", "message"),
     [
         ({KEY: "tmp/0001"}, "ops_continuation must be an object"),
+        (continuation(job="other"), "for job 'other'"),
+        (continuation(hop=0), "hop must be a whole number from 1 to max_hops=10"),
+        (continuation(hop=11), "hop must be a whole number from 1 to max_hops=10"),
+        (continuation(hop=True), "hop must"),
+        (continuation(cutoff="2030-01-01"), "with a zone"),
+        (continuation(settings="0" * 32), "settings do not match"),
+        ({**continuation(), "cursor": None}, "cursor must be"),
+        ({**continuation(), "extra": 1}, "unexpected extra"),
+        # The format before cutoffs were checked: `now` travelled and was trusted.
         (
-            {KEY: {"job": "other", "hop": 1, "now": T0.isoformat()}, "cursor": "a"},
-            "for job 'other'",
+            {
+                "cursor": "tmp/0",
+                KEY: {"job": "tmp-images", "hop": 1, "now": "2100-01-01T00:00:00+00:00"},
+            },
+            "unexpected ops_continuation.now; missing ops_continuation.cutoff",
         ),
-        ({KEY: {"job": "tmp-images", "hop": 0, "now": T0.isoformat()}, "cursor": "a"}, "hop must"),
-        ({KEY: {"job": "tmp-images", "hop": 1, "now": "2030-01-01"}, "cursor": "a"}, "with a zone"),
-        ({KEY: {"job": "tmp-images", "hop": 1, "now": T0.isoformat()}}, "cursor must be"),
+        (continuation(cursor={"key": "tmp/0", "deleted": -3}), "deleted` must be a whole number"),
+        (continuation(cursor={"key": "tmp/0", "deleted": 1.5}), "deleted` must be a whole number"),
+        (continuation(cursor="tmp/0"), "malformed purge cursor"),
     ],
 )
-def test_a_malformed_continuation_is_refused_without_side_effects(bucket, event, message) -> None:
+def test_a_malformed_continuation_is_rejected_without_side_effects(bucket, event, message) -> None:
     put(["tmp/a"], age=2 * HOUR)
-    with pytest.raises(BadContinuation, match=message):
-        run_job(JOB, event, Context(), now=T0, lambda_client=Invocations())
+    result = rejected(JOB, event)
+    assert message in result["reason"]
     assert keys_left(bucket) == ["tmp/a"]
+
+
+def test_the_rejection_is_one_log_line_and_a_metric_not_an_error(bucket, capsys) -> None:
+    result = rejected(JOB, continuation(cursor={"key": "tmp/0", "deleted": -3}))
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    [warning] = [line for line in lines if line.get("message") == "purge event rejected"]
+    assert warning["level"] == "WARNING" and warning["reason"] == result["reason"]
+    assert next(line for line in lines if "_aws" in line)["Rejected"] == 1
+
+
+def test_a_continuation_never_cuts_off_later_than_the_clock(bucket) -> None:
+    """A far-future cutoff in the event must not make objects written seconds ago "old"."""
+    put(["tmp/fresh"], age=timedelta(seconds=5))
+    put(["tmp/old"], age=2 * HOUR)
+    event = continuation(cursor={"deleted": 0}, at=datetime(2100, 1, 1, tzinfo=UTC))
+    result = run_job(JOB, event, Context(), now=T0, lambda_client=Invocations())
+    assert (result["status"], result["deleted"]) == ("finished", 1)
+    assert keys_left(bucket) == ["tmp/fresh"]
+
+
+def test_a_continuation_keeps_its_earlier_cutoff_across_hops(bucket) -> None:
+    """The chain's cutoff stays where the first run put it, though the clock moved on."""
+    put(["tmp/a"], age=90 * timedelta(minutes=1))
+    put(["tmp/b"], age=30 * timedelta(minutes=1))
+    event = continuation(cursor={"deleted": 0}, at=T0 - 2 * HOUR)
+    later = T0 + HOUR  # both are over an hour old by now, but the chain's cutoff is earlier
+    result = run_job(JOB, event, Context(), now=later, lambda_client=Invocations())
+    assert result["deleted"] == 0 and keys_left(bucket) == ["tmp/a", "tmp/b"]
+
+
+def test_a_negative_count_cannot_lift_max_deletes(bucket) -> None:
+    """max_deletes=1: a crafted cursor claiming -3 deleted must not buy three more deletions."""
+    put([f"tmp/{i}" for i in range(4)], age=2 * HOUR)
+    job = {**JOB, "max_deletes": 1}
+    rejected(job, continuation(job, cursor={"deleted": -3}))
+    rejected(job, {"cursor": json.dumps({"deleted": -3})})  # without the continuation block
+    assert len(keys_left(bucket)) == 4
+    with pytest.raises(PurgeFailed, match="max_deletes=1"):
+        run_job(job, continuation(job, cursor={"deleted": 0}), Context(), now=T0)
+    assert len(keys_left(bucket)) == 3
+
+
+def awslogs() -> dict[str, Any]:
+    return {"awslogs": {"data": "H4sIAAAAAAAAA6tWKkktLlGyUlAqS8wpTVWqBQBk3gQnEQAAAA=="}}
+
+
+@pytest.mark.parametrize(
+    ("event", "message"),
+    [
+        (load_event("s3_deploy_put.json"), "Records (aws:s3)"),
+        (load_event("alarm_sns_threshold.json"), "Records (aws:sns)"),
+        (load_event("alarm_eventbridge_threshold.json"), "CloudWatch alarm event"),
+        (load_event("alarm_lambda_anomaly.json"), "an event from 'aws.cloudwatch'"),
+        (awslogs(), "CloudWatch Logs subscription payload"),
+        ({"source": "aws.s3", "detail-type": "Object Created", "detail": {}}, "from 'aws.s3'"),
+        ({"source": "aws.events", "detail-type": "Custom"}, "from 'aws.events' ('Custom')"),
+        ({"source": "acme.app", "detail-type": "Scheduled Event"}, "from 'acme.app'"),
+        ({"cursor": "tmp/0"}, "a cursor without its ops_continuation"),
+        ({"source": "aws.events", "detail-type": "Scheduled Event", "cursor": "x"}, "cursor"),
+        ({"source": "aws.events", "detail-type": "Scheduled Event", "x": 1}, "extra fields"),
+        ({"hello": "world"}, "an event with keys ['hello']"),
+        (["tmp/a"], "a list event"),
+        ("run", "a str event"),
+    ],
+)
+def test_events_from_other_sources_are_refused_and_nothing_is_deleted(
+    bucket, event, message
+) -> None:
+    put(["tmp/a"], age=2 * HOUR)
+    result = rejected(JOB, event)
+    assert message in result["reason"] and "runs only on its own schedule" in result["reason"]
+    assert keys_left(bucket) == ["tmp/a"]
+
+
+@pytest.mark.parametrize(
+    "event",
+    [
+        {},  # EventBridge Scheduler, no input
+        {
+            "version": "0",
+            "id": "1",
+            "detail-type": "Scheduled Event",
+            "source": "aws.events",
+            "account": "123456789012",
+            "time": "2030-01-01T12:00:00Z",
+            "region": "eu-west-1",
+            "resources": ["arn:aws:events:eu-west-1:123456789012:rule/r"],
+            "detail": {},
+        },
+        {"source": "aws.scheduler", "detail-type": "Scheduled Event", "detail": {}},
+    ],
+)
+def test_its_own_schedule_starts_it(bucket, event) -> None:
+    put(["tmp/a"], age=2 * HOUR)
+    put(["tmp/b"], age=timedelta(seconds=5))
+    result = run_job(JOB, event, Context(), now=T0)
+    assert (result["status"], result["deleted"], keys_left(bucket)) == ("finished", 1, ["tmp/b"])
 
 
 def test_a_capped_run_logs_its_report_then_fails(bucket, capsys) -> None:

@@ -301,7 +301,17 @@ def test_max_deletes_counts_deletions_of_earlier_hops(estate) -> None:
     assert report.status == "capped" and report.deleted == 1
 
 
-@pytest.mark.parametrize("cursor", ["not json", '["a"]', '{"function": 3}', '{"bucket": "x"}'])
+@pytest.mark.parametrize(
+    "cursor",
+    [
+        "not json",
+        '["a"]',
+        '{"function": 3}',
+        '{"bucket": "x"}',
+        '{"deleted": -1}',
+        '{"deleted": true}',
+    ],
+)
 def test_a_malformed_cursor_is_rejected_before_any_call(estate, cursor) -> None:
     client, clock = estate
     with pytest.raises(ValueError, match="malformed purge cursor"):

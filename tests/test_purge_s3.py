@@ -7,6 +7,7 @@ the clock and the cutoff can be hit to the second.
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -181,8 +182,11 @@ def test_bad_job_settings_are_refused_before_any_call() -> None:
         purge.run(
             {**JOB, "older_than": "1h"}, now=T0, budget=TimeBudget.seconds(5), event={}, s3=client
         )
-    with pytest.raises(ValueError, match="cursor must be a non-empty string"):
-        purge.run(JOB, now=T0, budget=TimeBudget.seconds(5), event={"cursor": 7}, s3=client)
+    for cursor in [7, "tmp/0001", '{"key": "tmp/0001", "deleted": -5}', '{"key": 3}']:
+        with pytest.raises(ValueError, match="malformed purge cursor"):
+            purge.run(
+                JOB, now=T0, budget=TimeBudget.seconds(5), event={"cursor": cursor}, s3=client
+            )
     assert client.mock_calls == []
 
 
@@ -205,7 +209,8 @@ def test_the_time_budget_stops_the_run_early_and_it_resumes_from_the_cursor(s3) 
     put(keys, age=2 * HOUR)
     first = run(s3, budget=countdown(2))  # batch 1, page 2, then no time for batch 2
     assert (first.status, first.reason) == ("stopped-early", "the time budget ran out")
-    assert first.cursor == "tmp/0999" and first.deleted == 1000
+    assert json.loads(first.cursor) == {"key": "tmp/0999", "deleted": 1000}
+    assert first.deleted == 1000
     assert first.kept == {"left-for-next-run": 1000}
     assert keys_left(s3) == keys[1000:]
     second = run(s3, event={"cursor": first.cursor})
@@ -309,10 +314,33 @@ def test_versioned_bucket_resumes_at_a_key_boundary(s3) -> None:
     first = run(s3, budget=countdown(2))
     assert first.status == "stopped-early" and first.cursor is not None
     left = {v["Key"] for v in s3.list_object_versions(Bucket=BUCKET, MaxKeys=1000)["Versions"]}
-    assert all(key > first.cursor for key in left)  # every key up to the cursor is gone entirely
+    resume_at = json.loads(first.cursor)["key"]
+    assert all(key > resume_at for key in left)  # every key up to the cursor is gone entirely
     second = run(ExclusiveKeyMarker(s3), event={"cursor": first.cursor})
     assert second.status == "finished" and first.deleted + second.deleted == 2100
     assert "Versions" not in s3.list_object_versions(Bucket=BUCKET)
+
+
+def test_the_caps_hold_across_hops(s3) -> None:
+    """30 old objects, max_deletes=20: the second hop starts from what the first deleted."""
+    keys = [f"tmp/{i:04d}" for i in range(30)]
+    put(keys, age=2 * HOUR)
+    cursor = json.dumps({"key": "tmp/0014", "deleted": 15})  # hop 1 deleted tmp/0000..0014
+    s3.delete_objects(Bucket=BUCKET, Delete={"Objects": [{"Key": k} for k in keys[:15]]})
+    second = run(s3, event={"cursor": cursor}, max_deletes=20)
+    assert (second.status, second.deleted) == ("capped", 5)
+    assert second.reason == "stopped before deleting past max_deletes=20"
+    assert json.loads(second.cursor)["deleted"] == 20
+    assert keys_left(s3) == keys[20:]
+
+
+def test_the_percent_cap_counts_earlier_hops_once(s3) -> None:
+    """Earlier hops deleted 10 (examined, then gone); this hop sees 10 more, all old: 75 % of
+    the 20 examined is 15, so 5 more."""
+    put([f"tmp/{i:04d}" for i in range(10, 20)], age=2 * HOUR)
+    cursor = json.dumps({"key": "tmp/0009", "deleted": 10})
+    second = run(s3, event={"cursor": cursor}, max_delete_percent=75)
+    assert (second.status, second.deleted) == ("capped", 5)  # int((10 + 10) * 0.75) - 10
 
 
 # Pacing ------------------------------------------------------------------------------------------

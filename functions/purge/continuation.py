@@ -1,30 +1,38 @@
 """Work larger than one invocation: a run that reached its time budget hands a cursor on.
 
 With `on_timeout = "continue"` the handler invokes its own function asynchronously with an event
-`{"cursor": ..., "ops_continuation": {"job": ..., "hop": ..., "now": ...}}`: the target's cursor
-(a string only the target reads: an S3 key, a JSON object...), the hop number and the run's
-original `now`, so every hop of one purge uses the same cutoff. Nothing is kept in module
-globals: the event is the only state a hop gets.
+`{"cursor": ..., "ops_continuation": {"job", "hop", "cutoff", "settings"}}`: the target's cursor
+(a JSON object only the target reads, with the count deleted so far), the hop number, the run's
+cutoff, and a fingerprint of the job's settings. Nothing is kept in module globals: the event is
+the only state a hop gets.
 
-The continuation event is validated before any AWS call, so a malformed one changes nothing.
+Anyone allowed to invoke the function can write such an event, so nothing in it is trusted
+beyond what it can only make safer: the cutoff is kept only when the event is this job's, with
+the same settings, and never later than the clock allows (`min(carried, clock - older_than)`);
+the hop is bounded by `max_hops`; the target rejects a cursor whose counts are not non-negative
+whole numbers. A continuation that fails any check is rejected before any AWS call.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from functions.purge.report import PurgeReport
+from functions.purge.report import PurgeReport, Rejected
 
 KEY = "ops_continuation"
-MAX_CURSOR_BYTES = 1024  # an S3 key, the longest cursor a target hands on
+FIELDS = frozenset({"job", "hop", "cutoff", "settings"})
+# A JSON cursor around a 1,024-byte S3 key: escaping (\\uXXXX) can make it up to six times longer.
+MAX_CURSOR_BYTES = 8192
+MAX_HOPS = 100
 
 
-class BadContinuation(ValueError):
-    """The event claims to continue a run but does not say where from."""
+class BadContinuation(Rejected):
+    """The event claims to continue a run but is not a hand-off of this job's."""
 
 
 @dataclass(frozen=True)
@@ -32,26 +40,61 @@ class Continuation:
     job: str
     cursor: str
     hop: int  # 1 for the first hand-off
-    now: datetime  # the first run's clock: the cutoff stays put across hops
+    cutoff: datetime  # the first run's cutoff: it stays put across hops
+    settings: str  # fingerprint of the job's settings: a hop runs the job that started it
 
     @classmethod
-    def from_event(cls, event: Mapping[str, Any], job: str) -> Continuation | None:
-        """The continuation an event carries, None for any other event (a schedule's)."""
+    def from_event(
+        cls, event: Mapping[str, Any], job: Mapping[str, Any], clock: datetime
+    ) -> Continuation | None:
+        """The continuation an event carries, None for any other event (a schedule's).
+
+        Its cutoff is the carried one or `clock - older_than`, whichever is earlier.
+        """
         data = event.get(KEY) if isinstance(event, Mapping) else None
         if data is None:
             return None
         if not isinstance(data, Mapping):
             raise BadContinuation(f"{KEY} must be an object, got {type(data).__name__}")
+        _fields(event, data)
+        name = _job(data, job)
         return cls(
-            job=_job(data, job),
+            job=name,
             cursor=_cursor(event.get("cursor")),
-            hop=_hop(data.get("hop")),
-            now=_now(data.get("now")),
+            hop=_hop(data.get("hop"), job),
+            cutoff=min(_time(data.get("cutoff")), clock - older_than(job)),
+            settings=_settings(data, job),
         )
 
+    @classmethod
+    def first(cls, job: Mapping[str, Any], cursor: str, cutoff: datetime) -> Continuation:
+        return cls(str(job.get("name")), cursor, 1, cutoff, fingerprint(job))
+
+    def next(self, cursor: str) -> Continuation:
+        return Continuation(self.job, cursor, self.hop + 1, self.cutoff, self.settings)
+
     def payload(self) -> bytes:
-        body = {"job": self.job, "hop": self.hop, "now": self.now.isoformat()}
+        body = {
+            "job": self.job,
+            "hop": self.hop,
+            "cutoff": self.cutoff.isoformat(),
+            "settings": self.settings,
+        }
         return json.dumps({"cursor": self.cursor, KEY: body}, sort_keys=True).encode()
+
+
+def fingerprint(job: Mapping[str, Any]) -> str:
+    """A digest of every setting of the job: a continuation written under other settings (a
+    deploy between hops, another job's event) does not carry its cutoff or counts over."""
+    text = json.dumps(job, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+def older_than(job: Mapping[str, Any]) -> timedelta:
+    seconds = job.get("older_than")
+    if not isinstance(seconds, int) or isinstance(seconds, bool) or seconds <= 0:
+        raise ValueError(f"`older_than` must be a positive number of seconds, got {seconds!r}")
+    return timedelta(seconds=seconds)
 
 
 def cursor_of(event: Mapping[str, Any]) -> str | None:
@@ -67,7 +110,7 @@ def hand_on(
     resumed: Continuation | None,
     *,
     function_name: str,
-    now: datetime,
+    cutoff: datetime,
     client: Any = None,
 ) -> None:
     """Invoke `function_name` again with the report's cursor, when the job asks for it.
@@ -79,14 +122,11 @@ def hand_on(
     if job.get("on_timeout", "next-schedule") != "continue":
         report.reason += "; the next schedule continues"
         return
-    hop = (resumed.hop if resumed else 0) + 1
-    if hop > int(job.get("max_hops", 10)):
-        report.reason += (
-            f"; max_hops={job.get('max_hops', 10)} reached, the next schedule continues"
-        )
+    nxt = resumed.next(report.cursor) if resumed else Continuation.first(job, report.cursor, cutoff)
+    if nxt.hop > max_hops(job):
+        report.reason += f"; max_hops={max_hops(job)} reached, the next schedule continues"
         return
-    nxt = Continuation(job=str(job.get("name")), cursor=report.cursor, hop=hop, now=now)
-    report.continuation = {"hop": hop, "cursor": report.cursor}
+    report.continuation = {"hop": nxt.hop, "cursor": report.cursor}
     try:
         reply = (client or _lambda_client()).invoke(
             FunctionName=function_name, InvocationType="Event", Payload=nxt.payload()
@@ -96,7 +136,12 @@ def hand_on(
         report.continuation["error"] = f"{type(exc).__name__}: {exc}"
         report.reason += "; the hand-off failed, the next schedule continues"
         return
-    report.reason += f"; handed on to hop {hop} (status {reply.get('StatusCode')})"
+    report.reason += f"; handed on to hop {nxt.hop} (status {reply.get('StatusCode')})"
+
+
+def max_hops(job: Mapping[str, Any]) -> int:
+    value = job.get("max_hops", 10)
+    return min(value, MAX_HOPS) if isinstance(value, int) and value > 0 else 10
 
 
 def _lambda_client() -> Any:
@@ -105,11 +150,33 @@ def _lambda_client() -> Any:
     return client("lambda")
 
 
-def _job(data: Mapping[str, Any], job: str) -> str:
+def _fields(event: Mapping[str, Any], data: Mapping[str, Any]) -> None:
+    extra = sorted(set(event) - {"cursor", KEY}) + sorted(f"{KEY}.{k}" for k in set(data) - FIELDS)
+    missing = sorted(f"{KEY}.{k}" for k in FIELDS - set(data))
+    if extra or missing:
+        said = "; ".join(p for p in (_names("unexpected", extra), _names("missing", missing)) if p)
+        raise BadContinuation(f"not a hand-off this function writes: {said}")
+
+
+def _names(what: str, names: list[str]) -> str:
+    return f"{what} {', '.join(names)}" if names else ""
+
+
+def _job(data: Mapping[str, Any], job: Mapping[str, Any]) -> str:
     # A continuation meant for another job (a copied event) must not run against this one.
-    if data.get("job") != job:
-        raise BadContinuation(f"{KEY} is for job {data.get('job')!r}, this function runs {job!r}")
-    return job
+    name = str(job.get("name"))
+    if data.get("job") != name:
+        raise BadContinuation(f"{KEY} is for job {data.get('job')!r}, this function runs {name!r}")
+    return name
+
+
+def _settings(data: Mapping[str, Any], job: Mapping[str, Any]) -> str:
+    if data.get("settings") != fingerprint(job):
+        raise BadContinuation(
+            f"{KEY}.settings do not match this job's: written under other settings "
+            "(a deploy between hops?) or not by this job; the next schedule starts afresh"
+        )
+    return fingerprint(job)
 
 
 def _cursor(value: Any) -> str:
@@ -120,17 +187,20 @@ def _cursor(value: Any) -> str:
     return value
 
 
-def _hop(value: Any) -> int:
-    if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= 100:
-        raise BadContinuation(f"{KEY}.hop must be a whole number from 1 to 100, got {value!r}")
+def _hop(value: Any, job: Mapping[str, Any]) -> int:
+    limit = max_hops(job)
+    if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= limit:
+        raise BadContinuation(
+            f"{KEY}.hop must be a whole number from 1 to max_hops={limit}, got {value!r}"
+        )
     return value
 
 
-def _now(value: Any) -> datetime:
+def _time(value: Any) -> datetime:
     try:
         parsed = datetime.fromisoformat(value) if isinstance(value, str) else None
     except ValueError:
         parsed = None
     if parsed is None or parsed.tzinfo is None:
-        raise BadContinuation(f"{KEY}.now must be an ISO-8601 time with a zone, got {value!r}")
+        raise BadContinuation(f"{KEY}.cutoff must be an ISO-8601 time with a zone, got {value!r}")
     return parsed

@@ -1,10 +1,11 @@
 """Lambda entry point for every purge job: a thin adapter over the target's `run` function.
 
-The handler reads the job from `$OPS_JOB`, builds the time budget from the context, runs the
-target with its injected clients and the current time, hands a stopped run on to a fresh
-invocation when the job says so (`on_timeout = "continue"`), then logs the report and emits its
-counts as EMF metrics. A run that was capped or had failures ends in an error after reporting,
-so the Errors alarm and the dead-letter destination see it.
+The handler reads the job from `$OPS_JOB`, refuses any event but the job's own schedule or
+continuation (`trigger.py`), builds the time budget from the context, runs the target with its
+injected clients and the cutoff (from the clock, or a continuation's if earlier), hands a stopped
+run on to a fresh invocation when the job says so (`on_timeout = "continue"`), then logs the
+report and emits its counts as EMF metrics. A run that was capped or had failures ends in an
+error after reporting, so the Errors alarm and the dead-letter destination see it.
 """
 
 from __future__ import annotations
@@ -14,8 +15,9 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from functions.purge.continuation import Continuation, hand_on
-from functions.purge.report import PurgeReport
+from functions.purge import trigger
+from functions.purge.continuation import hand_on, older_than
+from functions.purge.report import PurgeReport, Rejected
 from functions.runtime import log, metrics
 from functions.runtime.budget import TimeBudget
 from functions.runtime.settings import job as load_job
@@ -33,37 +35,68 @@ class PurgeFailed(Exception):
     """Raised after the report is logged, so the invocation counts as failed."""
 
 
-def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    return run_job(load_job(), event or {}, context, now=datetime.now(UTC))
+def handler(event: Any, context: Any) -> dict[str, Any]:
+    return run_job(load_job(), {} if event is None else event, context, now=datetime.now(UTC))
 
 
 def run_job(
     job: Mapping[str, Any],
-    event: Mapping[str, Any],
+    event: Any,
     context: Any,
     *,
     now: datetime,
     lambda_client: Any = None,
+    clients: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """One invocation: validate, run the target, hand on, report; raise if it went wrong."""
+    """One invocation: check the event, run the target, hand on, report; raise if it went wrong.
+
+    `now` is the clock; `clients` are passed to the target's `run` (its injected clients).
+    An event this job does not run on is reported as "rejected", and nothing else happens.
+    """
     target = job.get("target")
     if target not in TARGETS:
         raise ValueError(f"unknown purge target {target!r} in $OPS_JOB")
     name = str(job.get("name"))
     log.bind(job=name, target=target, request_id=getattr(context, "aws_request_id", None))
-    # A malformed continuation is refused here, before any client exists.
-    resumed = Continuation.from_event(event, name)
-    now = resumed.now if resumed else now
-    module = importlib.import_module(f"functions.purge.{TARGETS[target]}")
-    budget = TimeBudget.from_context(context)
-    report: PurgeReport = module.run(job, now=now, budget=budget, event=event)
+    try:
+        # Before any client exists: a foreign event or a bad continuation touches nothing.
+        begin = trigger.start(event, job, now)
+        module = importlib.import_module(f"functions.purge.{TARGETS[target]}")
+        budget = TimeBudget.from_context(context)
+        # The target measures `older_than` back from this, so its cutoff is `begin.cutoff`.
+        measured_from = begin.cutoff + older_than(job)
+        report: PurgeReport = module.run(
+            job, now=measured_from, budget=budget, event=begin.event, **(clients or {})
+        )
+    except Rejected as exc:  # the target's cursor check runs before its first call
+        return rejected(name, str(target), str(exc))
     # The unqualified name: the role may invoke exactly this function, not an alias of it.
     function_name = str(getattr(context, "function_name", ""))
-    hand_on(report, job, resumed, function_name=function_name, now=now, client=lambda_client)
+    hand_on(
+        report,
+        job,
+        begin.resumed,
+        function_name=function_name,
+        cutoff=begin.cutoff,
+        client=lambda_client,
+    )
     result: dict[str, Any] = report.as_dict()
-    result["hop"] = resumed.hop if resumed else 0
+    result["hop"] = begin.resumed.hop if begin.resumed else 0
     log.info("purge report", report=result)
     metrics.emit(report.metrics(), {"Job": name, "Target": str(target)})
     if report.status in ("capped", "failed") or report.failed_count:
         raise PurgeFailed(f"purge {name} {report.status}: {report.reason}")
+    return result
+
+
+def rejected(name: str, target: str, reason: str) -> dict[str, Any]:
+    """The result of an invocation that did nothing because its event was refused.
+
+    Not an error: a stray event retried or dead-lettered would only be refused again. The log
+    line and the `Rejected` metric say it happened.
+    """
+    result: dict[str, Any] = {"job": name, "target": target, "status": "rejected"}
+    result.update({"reason": reason, "examined": 0, "deleted": 0, "hop": None})
+    log.warning("purge event rejected", reason=reason)
+    metrics.emit({"Rejected": 1}, {"Job": name, "Target": target})
     return result

@@ -16,14 +16,14 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from functions.purge import pacing
 from functions.purge.pacing import Clock, Pacer, RealClock, TokenBucket, error_code
-from functions.purge.report import DeleteGuard, PurgeReport
+from functions.purge.report import DeleteGuard, PurgeReport, Rejected
 from functions.runtime.budget import TimeBudget
 
 T = TypeVar("T")
@@ -56,7 +56,7 @@ class TargetRun:
         cls,
         job: dict[str, Any],
         target: str,
-        event: dict[str, Any],
+        event: Mapping[str, Any],
         *,
         cursor_keys: Sequence[str],
         clock: Clock | None = None,
@@ -107,24 +107,32 @@ class TargetRun:
         self.report.stop("stopped-early", reason, cursor)
 
 
-def read_cursor(event: dict[str, Any], keys: Sequence[str]) -> dict[str, Any]:
+def read_cursor(event: Mapping[str, Any], keys: Sequence[str]) -> dict[str, Any]:
     """The hand-off cursor of a continued run, or {} for a scheduled one.
 
-    Raises ValueError for a cursor this target did not write, before any AWS call is made.
+    Raises `Rejected` for a cursor this target did not write (unknown keys, a position that is
+    not a string, a count that is not a non-negative whole number), before any AWS call.
     """
-    raw = event.get("cursor") if isinstance(event, dict) else None
+    raw = event.get("cursor") if isinstance(event, Mapping) else None
     if raw in (None, ""):
         return {}
     try:
         cursor = json.loads(raw) if isinstance(raw, str) else None
     except json.JSONDecodeError:
         cursor = None
-    if not isinstance(cursor, dict) or not isinstance(cursor.get("deleted", 0), int):
-        raise ValueError(f"malformed purge cursor {raw!r}: expected a JSON object")
+    if not isinstance(cursor, dict):
+        raise Rejected(f"malformed purge cursor {raw!r}: expected a JSON object")
+    if not is_count(cursor.get("deleted", 0)):
+        raise Rejected(f"malformed purge cursor {raw!r}: `deleted` must be a whole number >= 0")
     unknown = set(cursor) - {"deleted", *keys}
     if unknown or any(not isinstance(cursor.get(k, ""), str) for k in keys):
-        raise ValueError(f"malformed purge cursor {raw!r}: expected the keys {sorted(keys)}")
+        raise Rejected(f"malformed purge cursor {raw!r}: expected the keys {sorted(keys)}")
     return cursor
+
+
+def is_count(value: Any) -> bool:
+    """A whole number >= 0 (JSON `true` is not a count)."""
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
 
 def write_cursor(prior: dict[str, Any], report: PurgeReport, **position: str | None) -> str:

@@ -12,6 +12,13 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 Status = Literal["finished", "stopped-early", "capped", "failed"]
+
+
+class Rejected(ValueError):
+    """The event is not one this job runs on, or does not say truthfully where to resume: the
+    invocation reports it and does nothing else (no AWS call, nothing deleted)."""
+
+
 SAMPLE = 100  # how many example items a report carries per list
 
 

@@ -14,7 +14,9 @@ How a run goes:
 - `DeleteGuard` is asked before every batch; a run never deletes past `max_deletes` or
   `max_delete_percent`.
 - Before each page and each batch the time budget is checked; a run that must stop reports the
-  last key it fully handled as its cursor (usable as `StartAfter` / `KeyMarker`).
+  last key it fully handled (usable as `StartAfter` / `KeyMarker`) in its cursor, a JSON object
+  `{"key": ..., "deleted": ...}` that also carries what every hop so far deleted, so the caps
+  hold across a chain of hand-offs.
 
 The cutoff rule: an object is deleted when its LastModified is strictly before `now - older_than`;
 one exactly at the cutoff is kept. In a versioned bucket a version is aged from the moment it
@@ -36,7 +38,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from functions.purge.continuation import cursor_of
+from functions.purge.planning import read_cursor, write_cursor
 from functions.purge.report import DeleteGuard, PurgeReport, Status
 from functions.runtime.budget import TimeBudget
 
@@ -368,8 +370,10 @@ class Pipeline:
         start: str | None,
         send: Callable[[list[Entry], str | None], BatchResult],
         pool: ThreadPoolExecutor,
+        prior: int = 0,
     ) -> None:
         self.job, self.report, self.budget, self.send, self.pool = job, report, budget, send, pool
+        self.prior = prior  # deleted by earlier hops of the same run: counts against the caps
         self.clear = start  # every key up to here is kept, or in a batch already cut
         self.previous: str | None = None  # the key fed last
         self.pending: list[Entry] = []
@@ -401,13 +405,15 @@ class Pipeline:
         if self.stop_requested() or not self.pending:
             return
         batch = self.pending[:BATCH_SIZE]
-        guard = self.job.guard
-        allowed = guard.allow(len(batch), self.submitted, self.report.examined)
+        # Earlier hops' deletions were examined (and are gone from this listing) too.
+        guard, examined = self.job.guard, self.report.examined + self.prior
+        allowed = guard.allow(len(batch), self.prior + self.submitted, examined)
         if allowed:
             self.submit(batch[:allowed])
             del self.pending[:allowed]
         if allowed < len(batch):
-            which = guard.binding(len(batch), self.submitted - allowed, self.report.examined)
+            done = self.prior + self.submitted - allowed
+            which = guard.binding(len(batch), done, examined)
             self.halt("capped", f"stopped before deleting past {which}")
 
     def submit(self, batch: list[Entry]) -> None:
@@ -450,8 +456,9 @@ class Pipeline:
         if self.report.status == "finished" and self.report.failed_count:
             failed = ", ".join(f"{c}: {n}" for c, n in sorted(self.report.failed.items()))
             self.report.stop("failed", f"{self.report.failed_count} deletions failed ({failed})")
-        elif self.report.status != "finished":
-            self.report.cursor = cursor
+        elif self.report.status != "finished" and cursor is not None:
+            prior = {"deleted": self.prior}
+            self.report.cursor = write_cursor(prior, self.report, key=cursor)
 
 
 def run(
@@ -462,15 +469,18 @@ def run(
     event: Mapping[str, Any],
     s3: Any = None,
 ) -> PurgeReport:
-    """Purge one job's prefix; `event` may carry a continuation cursor to resume after."""
+    """Purge one job's prefix; `event` may carry a continuation cursor to resume after: the last
+    key fully handled, and the count earlier hops deleted (checked before any call)."""
     spec = S3Job.from_settings(job)
-    start = cursor_of(event)
+    cursor = read_cursor(event, keys=("key",))
+    start, prior = cursor.get("key") or None, int(cursor.get("deleted", 0))
     report = PurgeReport(job=spec.name, target="s3", dry_run=spec.dry_run)
     s3 = s3 if s3 is not None else s3_client()
     pacer = Pacer()
     counter = CallCounter(pacer)
     with counter.attached(s3), ThreadPoolExecutor(WORKERS, thread_name_prefix="purge") as pool:
-        pipeline = Pipeline(spec, report, budget, start, Sender(s3, spec, pacer, budget), pool)
+        send = Sender(s3, spec, pacer, budget)
+        pipeline = Pipeline(spec, report, budget, start, send, pool, prior)
         _purge(s3, spec, now - spec.older_than, start, pipeline)
     report.api_calls.update(counter.calls)
     report.retries.update(counter.errors)
