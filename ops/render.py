@@ -6,8 +6,9 @@ calls them in config order, then lets the shared pieces finish (queue policy...)
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from troposphere import Template
 
@@ -25,6 +26,7 @@ from templates.responders import BUNDLE as RESPONDERS_BUNDLE
 from templates.responders import add_responder
 
 Format = Literal["json", "yaml"]
+R = TypeVar("R")
 
 # section key -> (functions/ bundle, builder(ctx, item))
 BUILDERS: dict[str, tuple[str, Callable[[RenderContext, Any], Any]]] = {
@@ -35,8 +37,29 @@ BUILDERS: dict[str, tuple[str, Callable[[RenderContext, Any], Any]]] = {
 }
 
 
-def build_template(config: Config, region: str | None = None) -> Template:
-    template = Template(
+class OpsTemplate(Template):
+    """A Template that records which config section added each resource, and leaves
+    CloudFormation's quotas to `check_counts`: troposphere's own check raises a bare ValueError
+    at the 501st resource, halfway through building, which says neither how many the config
+    needs nor where they come from."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.families: Counter[str] = Counter()  # section key -> resources it added
+        self.item_counts: Counter[str] = Counter()  # section key -> items rendered
+
+    def add_resource(self, resource: R) -> R:
+        return self._update(self.resources, resource)
+
+    def add_output(self, output: R) -> R:
+        return self._update(self.outputs, output)
+
+    def add_parameter(self, parameter: R) -> R:
+        return self._update(self.parameters, parameter)
+
+
+def build_template(config: Config, region: str | None = None) -> OpsTemplate:
+    template = OpsTemplate(
         Description=f"ops stack {config.stack.name}: housekeeping functions (rendered by ops)"
     )
     items = [(s, i) for s, i in config.items() if renders_in(config, s.key, region)]
@@ -44,48 +67,81 @@ def build_template(config: Config, region: str | None = None) -> Template:
     code = {b: CodeLocation(b, build_bundle(b).key) for b in sorted(used)}
     ctx = RenderContext(config=config, template=template, code=code, region=region)
     for section, item in items:
+        before = len(template.resources)
         BUILDERS[section.key][1](ctx, item)
+        template.families[section.key] += len(template.resources) - before
+        template.item_counts[section.key] += 1
+    before = len(template.resources)
     ctx.finish()
+    template.families["shared"] += len(template.resources) - before
     return template
 
 
 def render(config: Config, fmt: Format = "json", region: str | None = None) -> str:
+    """The template's text; a config CloudFormation would refuse is a `ConfigError` before the
+    template is serialised (or anything uploaded: `ops apply` renders first)."""
     template = build_template(config, region)
+    source = str(config.source)
+    check_counts(template, source)
     if fmt == "yaml":
         text = str(template.to_yaml(clean_up=True))
     else:
         text = str(template.to_json(indent=2, sort_keys=True)) + "\n"
-    check_limits(template, text, str(config.source))
+    check_size(template, text, source)
     return text
 
 
 # CloudFormation's per-template quotas (a TemplateURL body may be up to 1 MB).
 LIMITS = {"resources": 500, "outputs": 200, "parameters": 200}
 MAX_TEMPLATE_BYTES = 1_048_576
+QUOTAS = "CloudFormation allows 500 resources and 1 MB (1,048,576 bytes) per template"
 
 
-def check_limits(template: Template, body: str, source: str = "config") -> None:
-    """Refuse, at render time, a template CloudFormation would refuse at deploy time."""
+def check_counts(template: OpsTemplate, source: str = "config") -> None:
+    """Refuse, at render time, a template with more resources, outputs or parameters than
+    CloudFormation takes, naming how many and which sections they come from."""
     from ops.errors import ConfigError, Problem
 
-    sizes = {name: len(getattr(template, name)) for name in LIMITS}
-    problems = [
-        Problem(
-            "",
-            f"the template has {n} {name}; CloudFormation allows {LIMITS[name]} per "
-            "stack: split the config into several stacks",
-        )
-        for name, n in sizes.items()
-        if n > LIMITS[name]
-    ]
-    size = len(body.encode())
-    if size > MAX_TEMPLATE_BYTES:
+    problems = []
+    if len(template.resources) > LIMITS["resources"]:
         problems.append(
             Problem(
                 "",
-                f"the template is {size:,} bytes; CloudFormation reads at "
-                f"most {MAX_TEMPLATE_BYTES:,}: split the config",
+                f"the template would have {len(template.resources)} resources "
+                f"({breakdown(template)}); {QUOTAS}: split the config into several stacks",
             )
         )
+    for name in ("outputs", "parameters"):
+        if (n := len(getattr(template, name))) > LIMITS[name]:
+            problems.append(
+                Problem(
+                    "",
+                    f"the template would have {n} {name}; CloudFormation allows "
+                    f"{LIMITS[name]} per template: split the config into several stacks",
+                )
+            )
     if problems:
         raise ConfigError(source, problems)
+
+
+def check_size(template: OpsTemplate, body: str, source: str = "config") -> None:
+    from ops.errors import ConfigError, Problem
+
+    size = len(body.encode())
+    if size > MAX_TEMPLATE_BYTES:
+        message = (
+            f"the template is {size:,} bytes, with {len(template.resources)} resources "
+            f"({breakdown(template)}); {QUOTAS}: split the config into several stacks"
+        )
+        raise ConfigError(source, [Problem("", message)])
+
+
+def breakdown(template: OpsTemplate) -> str:
+    """`purge: 720 for 72 items, shared: 3`, largest first."""
+    parts = []
+    for family, count in template.families.most_common():
+        if count:
+            items = template.item_counts.get(family)
+            per = f" for {items} item{'s' * (items != 1)}" if items else ""
+            parts.append(f"{family}: {count}{per}")
+    return ", ".join(parts)

@@ -32,3 +32,19 @@ bucket = "acme-logs"
 prefix = "old/"
 older_than = "{old_logs_older_than}"
 """
+
+
+SCALE_JOB = """
+[[purge]]
+name = "job-{i}"
+target = "s3"
+schedule = "rate(1 hour)"
+bucket = "acme-media"
+prefix = "tmp/{i}/"
+older_than = "1h"
+"""
+
+
+def many_jobs(count: int, stack: str = "scale") -> str:
+    """A stack of `count` S3 purge jobs: render at scale (CloudFormation's 500 resources)."""
+    return f'[stack]\nname = "{stack}"\n' + "".join(SCALE_JOB.format(i=i) for i in range(count))
