@@ -2,3 +2,4 @@
 CloudFormation."""
 
 __version__ = "0.1.0"
+CONFIG_ENV = "OPS_CONFIG"  # the config file when --config is not given (ops.config reads it)

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ops import CONFIG_ENV
 from ops.errors import ConfigError, Problem
 from ops.models.common import StackConfig
 from ops.models.deployer import Deployer, check_deployer
@@ -26,7 +27,6 @@ from ops.naming import MAX_FUNCTION_NAME, function_name, logical_id
 from ops.schema import Loader
 
 DEFAULT_PATH = "ops.toml"
-CONFIG_ENV = "OPS_CONFIG"
 
 
 @dataclass(frozen=True)

@@ -74,11 +74,11 @@ def test_ctrl_c_at_the_question_is_reported_the_same_way(monkeypatch: pytest.Mon
     interrupt again, so the change set it leaves is reported like any other."""
     import click
 
-    from ops.cli import apply
+    from ops.cli import wiring
 
     def ctrl_c(*_args: Any, **_kwargs: Any) -> bool:
         raise click.Abort
 
-    monkeypatch.setattr(apply.click, "confirm", ctrl_c)
+    monkeypatch.setattr(wiring.click, "confirm", ctrl_c)
     with pytest.raises(KeyboardInterrupt):
-        apply._ask("Execute these changes?")
+        wiring._ask("Execute these changes?")

@@ -15,8 +15,9 @@ from botocore.stub import ANY, Stubber
 from moto import mock_aws
 
 from ops.deploy.events import Watcher
-from ops.deploy.execute import Clients, Deployer, StackRequest
+from ops.deploy.execute import Clients, Deployer
 from ops.deploy.plan import OWNER_TAG
+from ops.deploy.request import StackRequest
 from ops.deploy.summary import Console
 from ops.errors import EXIT_FAILED, EXIT_TIMEOUT
 from ops.package import build_bundle

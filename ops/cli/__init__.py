@@ -17,19 +17,32 @@ from ops import __version__
 from ops.cli.context import OpsContext
 from ops.errors import OpsError
 
-# Commands load on first use (click's lazy-group pattern), so `ops render` never pays for the
-# boto3 and cfn-lint imports of the commands that talk to AWS. Add a command here: name -> module
-# under ops.cli exposing `command`.
+# Commands load on first use (click's lazy-group pattern): `ops render` never pays for the boto3
+# imports of the commands that talk to AWS, and `ops --help` lists every command from this table
+# without importing one. Add a command here: name -> (module under ops.cli exposing `command`,
+# the first line of its docstring; tests/test_cli_errors.py checks that the two agree).
 COMMANDS = {
-    "render": "render",
-    "validate": "validate",
-    "invoke": "invoke",
-    "event": "event",
-    "push": "push",
-    "apply": "apply",
-    "plan": "plan",
-    "status": "status",
-    "destroy": "destroy",
+    "render": ("render", "Write the CloudFormation template for the config to stdout."),
+    "validate": ("validate", "Check the config and lint the rendered template with cfn-lint."),
+    "invoke": ("invoke", "Run the function of job NAME locally with a realistic Lambda context."),
+    "event": ("event", "Print a sample event for job NAME's trigger."),
+    "push": (
+        "push",
+        "Upload FUNCTION's code to <prefix><STAGE>/FUNCTION.zip in the deploy bucket.",
+    ),
+    "apply": ("apply", "Deploy the stack: bootstrap, upload code, change set, execute, watch."),
+    "plan": (
+        "plan",
+        "Show what ops apply would change (add / modify / remove, replacements flagged).",
+    ),
+    "status": (
+        "status",
+        "Report the stack: status, last operation, outputs, functions with their aliases.",
+    ),
+    "destroy": (
+        "destroy",
+        "Delete the stack (its functions, roles, queues...).",
+    ),
 }
 
 
@@ -40,9 +53,15 @@ class OpsGroup(click.Group):
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         if cmd_name not in COMMANDS:
             return None
-        module = importlib.import_module(f"ops.cli.{COMMANDS[cmd_name]}")
+        module = importlib.import_module(f"ops.cli.{COMMANDS[cmd_name][0]}")
         command: click.Command = module.command
         return command
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """The command list of `ops --help`, from `COMMANDS` (importing none of them)."""
+        rows = [(name, COMMANDS[name][1]) for name in self.list_commands(ctx)]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -53,6 +72,8 @@ class OpsGroup(click.Group):
             for line in exc.message.splitlines():
                 click.echo(f"Error: {line}", err=True)
             ctx.exit(exc.exit_code)
+        except (click.exceptions.Exit, click.ClickException, click.Abort):
+            raise  # click's own: --help, usage errors, Ctrl-C (no AWS error to describe)
         except Exception as exc:
             described = _aws_error(exc)
             if described is None or _debug(ctx):

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
+from ops import CONFIG_ENV
 from ops.aws import AwsTarget, check_credentials, check_endpoint, resolve_region
-from ops.config import CONFIG_ENV, Config, load_config
+
+if TYPE_CHECKING:
+    from ops.config import Config
 
 F = TypeVar("F", bound=Callable[..., Any])
 ENDPOINT_HELP = "Send every AWS call to this endpoint (a local moto server, for example)."
@@ -48,6 +51,8 @@ class OpsContext:
 
     def config(self) -> Config:
         if self._config is None:
+            from ops.config import load_config  # on first use: `ops --help` needs no config
+
             self._config = load_config(self.config_path)
         return self._config
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import click
 
-from ops.cli.apply import confirmer, deployer, resolve_regions, run_regions
 from ops.cli.context import (
     OpsContext,
     config_option,
@@ -14,6 +13,7 @@ from ops.cli.context import (
     timeout_option,
     yes_option,
 )
+from ops.cli.wiring import confirmer, deployer, run_regions
 
 
 @click.command("destroy")
@@ -28,5 +28,5 @@ def command(ops: OpsContext, yes: bool, timeout: int) -> None:
     confirm = confirmer(yes, "destroy")
     stack = ops.config().stack.name
     # The reverse of apply's order: the stacks that depend on others go first.
-    ordered = list(reversed(resolve_regions(ops.aws)))
+    ordered = list(reversed(ops.aws.resolved_regions()))
     run_regions(ordered, lambda region: deployer(region, ops.aws, timeout, confirm).destroy(stack))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import click
 
-from ops.cli.apply import deployer, resolve_regions, run_regions, stack_request
 from ops.cli.context import (
     OpsContext,
     config_option,
@@ -14,7 +13,9 @@ from ops.cli.context import (
     target_options,
     timeout_option,
 )
+from ops.cli.wiring import deployer, run_regions
 from ops.deploy.plan import deploy_regions, load_parameters
+from ops.deploy.request import StackRequest
 
 
 @click.command("plan")
@@ -28,10 +29,10 @@ def command(ops: OpsContext, timeout: int, parameters_file: str | None) -> None:
     """Show what ops apply would change (add / modify / remove, replacements flagged)."""
     config = ops.config()
     parameters = load_parameters(parameters_file) if parameters_file else {}
-    ordered = deploy_regions(config, resolve_regions(ops.aws))
+    ordered = deploy_regions(config, ops.aws.resolved_regions())
     run_regions(
         ordered,
         lambda region: deployer(region, ops.aws, timeout).plan(
-            stack_request(config, region, parameters)
+            StackRequest.from_config(config, region, parameters)
         ),
     )

@@ -6,7 +6,6 @@ import json
 
 import click
 
-from ops.cli.apply import resolve_regions
 from ops.cli.context import OpsContext, config_option, pass_ops, regions_option, target_options
 from ops.deploy.plan import read_stack
 from ops.deploy.status import StackReport, report_lines, stack_report
@@ -26,7 +25,7 @@ def command(ops: OpsContext, as_json: bool) -> None:
     """
     stack = ops.config().stack.name
     missing = []
-    for region in resolve_regions(ops.aws):
+    for region in ops.aws.resolved_regions():
         report = _report(ops, stack, region)
         if report is None:
             missing.append(region)

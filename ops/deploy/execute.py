@@ -11,11 +11,10 @@ STS or S3 calls at all, and the bucket and uploads happen only when something wi
 
 from __future__ import annotations
 
-import json
 import re
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from ops.deploy import bootstrap
@@ -34,6 +33,7 @@ from ops.deploy.plan import (
     stack_tags,
     summarize,
 )
+from ops.deploy.request import StackRequest
 from ops.deploy.summary import Console, RegionResult, change_lines, counts, failure_lines
 from ops.errors import EXIT_FAILED, EXIT_TIMEOUT, TimedOut, UsageError
 
@@ -62,25 +62,6 @@ class Clients:
         if self._sts is None and self.factory:
             self._sts = self.factory("sts")
         return self._sts
-
-
-@dataclass(frozen=True)
-class StackRequest:
-    """What to deploy: the rendered template and the stack settings from the config."""
-
-    stack: str
-    template: Mapping[str, Any]
-    tags: Mapping[str, str] = field(default_factory=dict)
-    artifact_bucket: str | None = None
-    termination_protection: bool = False
-    parameters: Mapping[str, str] = field(default_factory=dict)
-    continue_rollback: bool = False
-    skip_resources: tuple[str, ...] = ()
-
-    @property
-    def body(self) -> str:
-        # Compact: more stacks fit CreateChangeSet's inline limit than with `ops render`'s indent.
-        return json.dumps(self.template, sort_keys=True, separators=(",", ":"))
 
 
 def new_token(verb: str) -> str:
@@ -133,7 +114,7 @@ class Deployer:
             if outcome.timed_out:
                 return self._timed_out(state.name, outcome)
             state = read_stack(self.cfn, request.stack, self.region)
-            request = _without_continue(request)
+            request = request.without_continue()
         return self._refused(f"stack {state.name} is still {state.status}; try again later")
 
     def _unblock(self, action: Action, state: StackState, request: StackRequest) -> Outcome:
@@ -370,12 +351,6 @@ class Deployer:
             self.console.line(f"Stack {state.name} in {self.region}: deleted")
             return RegionResult(self.region, "deleted")
         return self._failed(state.name, outcome)
-
-
-def _without_continue(request: StackRequest) -> StackRequest:
-    from dataclasses import replace
-
-    return replace(request, continue_rollback=False, skip_resources=())
 
 
 def error_text(exc: Exception) -> str:

@@ -1,0 +1,57 @@
+"""The CLI loads a command's module only to run it: `ops --help` lists every command from
+`ops.cli.COMMANDS` without importing one, and without boto3, troposphere or the config loader."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import subprocess
+import sys
+
+import pytest
+
+from ops.cli import COMMANDS
+
+
+@pytest.mark.parametrize("name", sorted(COMMANDS))
+def test_listed_help_is_the_commands_own_first_line(name: str) -> None:
+    module, listed = COMMANDS[name]
+    command = importlib.import_module(f"ops.cli.{module}").command
+    assert command.name == name
+    assert listed == command.get_short_help_str(limit=200)
+
+
+PROBE = """
+import json, sys
+from click.testing import CliRunner
+from ops.cli import cli
+result = CliRunner().invoke(cli, sys.argv[1:])
+heavy = ("botocore", "boto3", "troposphere", "ops.config", "ops.render", "ops.deploy")
+loaded = sorted(m for m in sys.modules if m.startswith(heavy) or m.startswith("ops.cli."))
+print(json.dumps({"exit": result.exit_code, "out": result.output, "loaded": loaded}))
+"""
+
+
+def probe(*args: str) -> dict[str, object]:
+    # A fresh interpreter: this test process has imported everything already.
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE, *args], capture_output=True, text=True, check=True
+    )
+    result: dict[str, object] = json.loads(done.stdout)
+    return result
+
+
+def test_top_level_help_imports_no_command_and_nothing_heavy() -> None:
+    result = probe("--help")
+    assert result["exit"] == 0
+    assert result["loaded"] == ["ops.cli.context"]
+    for name in COMMANDS:
+        assert f"  {name} " in str(result["out"])
+
+
+def test_a_commands_help_loads_that_command_alone_and_no_aws_sdk() -> None:
+    result = probe("render", "--help")
+    assert result["exit"] == 0
+    loaded = [str(m) for m in result["loaded"]]  # type: ignore[attr-defined]
+    assert [m for m in loaded if m.startswith("ops.cli.")] == ["ops.cli.context", "ops.cli.render"]
+    assert not [m for m in loaded if m.startswith(("botocore", "boto3"))]
