@@ -23,7 +23,7 @@ from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
-from functions.purge.pacing import Clock, Pacer
+from functions.purge.pacing import Clock, PacedClient
 from functions.purge.planning import Deletion, TargetRun, parse_time
 from functions.purge.report import PurgeReport
 from functions.runtime.budget import TimeBudget
@@ -70,7 +70,7 @@ def run(
     return report
 
 
-def own_images(ec2: Pacer) -> Images:
+def own_images(ec2: PacedClient) -> Images:
     ids: set[str] = set()
     snapshots: set[str] = set()
     for image in _own(ec2, "describe_images", "Images", Owners=["self"], IncludeDisabled=True):
@@ -81,7 +81,7 @@ def own_images(ec2: Pacer) -> Images:
     return Images(frozenset(ids), frozenset(snapshots))
 
 
-def tagged_snapshots(ec2: Pacer, tags: dict[str, str]) -> list[dict[str, Any]]:
+def tagged_snapshots(ec2: PacedClient, tags: dict[str, str]) -> list[dict[str, Any]]:
     filters = [{"Name": f"tag:{k}", "Values": [v]} for k, v in sorted(tags.items())]
     return list(
         _own(
@@ -95,7 +95,7 @@ def tagged_snapshots(ec2: Pacer, tags: dict[str, str]) -> list[dict[str, Any]]:
     )
 
 
-def _own(ec2: Pacer, method: str, key: str, **params: Any) -> Iterator[dict[str, Any]]:
+def _own(ec2: PacedClient, method: str, key: str, **params: Any) -> Iterator[dict[str, Any]]:
     """Every entry of an EC2 listing (EC2 pages with `NextToken` both ways)."""
     return ec2.items(method, key, token="NextToken", next_token="NextToken", **params)
 
@@ -139,12 +139,14 @@ def keep_reason(snapshot: dict[str, Any], images: Images, cutoff: datetime) -> s
     return None
 
 
-def execute(purge: TargetRun, candidates: list[Snapshot], ec2: Pacer, budget: TimeBudget) -> None:
+def execute(
+    purge: TargetRun, candidates: list[Snapshot], ec2: PacedClient, budget: TimeBudget
+) -> None:
     ordered = sorted(candidates, key=lambda s: (s.started, s.id))
     allowed, done = purge.delete(ordered, partial(_deletion, ec2), budget, gone=GONE)
     if done < len(allowed) and purge.report.status != "capped":
         purge.hand_on(f"time budget reached, {len(allowed) - done} left")
 
 
-def _deletion(ec2: Pacer, snapshot: Snapshot) -> Deletion:
+def _deletion(ec2: PacedClient, snapshot: Snapshot) -> Deletion:
     return Deletion(snapshot.id, lambda: ec2.call("delete_snapshot", SnapshotId=snapshot.id))

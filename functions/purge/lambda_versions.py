@@ -30,7 +30,7 @@ from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
-from functions.purge.pacing import Clock, Pacer, error_code
+from functions.purge.pacing import Clock, PacedClient, error_code
 from functions.purge.planning import Deletion, TargetRun, parse_time
 from functions.purge.report import PurgeReport
 from functions.runtime.budget import TimeBudget
@@ -71,7 +71,7 @@ def run(
     return purge.report
 
 
-def select(job: dict[str, Any], lam: Pacer, tagging: Pacer) -> list[str]:
+def select(job: dict[str, Any], lam: PacedClient, tagging: PacedClient) -> list[str]:
     """Names of the selected functions, sorted (the order a continued run resumes in)."""
     prefix, tags = job.get("function_prefix") or "", job.get("tags") or {}
     names: set[str] = set()
@@ -97,7 +97,7 @@ def split_arn(arn: str) -> tuple[str, str | None]:
     return parts[6], parts[7] if len(parts) > 7 else None
 
 
-def mapped_versions(lam: Pacer) -> dict[str, set[str]]:
+def mapped_versions(lam: PacedClient) -> dict[str, set[str]]:
     """Function name -> qualifiers (versions or aliases) that an event source mapping invokes."""
     used: dict[str, set[str]] = defaultdict(set)
     for page in lam.pages("list_event_source_mappings"):
@@ -111,7 +111,7 @@ def mapped_versions(lam: Pacer) -> dict[str, set[str]]:
 def plan(
     job: dict[str, Any],
     names: list[str],
-    lam: Pacer,
+    lam: PacedClient,
     mapped: dict[str, set[str]],
     now: datetime,
     budget: TimeBudget,
@@ -130,7 +130,7 @@ def plan(
 
 
 def examine(
-    name: str, lam: Pacer, mapped: set[str], keep: int, cutoff: datetime, report: PurgeReport
+    name: str, lam: PacedClient, mapped: set[str], keep: int, cutoff: datetime, report: PurgeReport
 ) -> list[Version]:
     """One function's deletable versions; the others are counted as kept, by reason."""
     from botocore.exceptions import ClientError
@@ -159,7 +159,7 @@ def examine(
     return candidates
 
 
-def published_versions(name: str, lam: Pacer) -> list[Version]:
+def published_versions(name: str, lam: PacedClient) -> list[Version]:
     """Every published version of `name`, oldest first ($LATEST is not a published version)."""
     found = [
         Version(name, int(v["Version"]), v["FunctionArn"], parse_time(v["LastModified"]))
@@ -170,7 +170,7 @@ def published_versions(name: str, lam: Pacer) -> list[Version]:
     return sorted(found, key=lambda v: v.number)
 
 
-def protections(name: str, lam: Pacer, mapped: set[str]) -> dict[str, str]:
+def protections(name: str, lam: PacedClient, mapped: set[str]) -> dict[str, str]:
     """Version -> why it must stay. Later rules win, so an aliased version says "alias"."""
     reasons = dict.fromkeys(mapped, "event-source-mapping")
     for page in lam.pages("list_provisioned_concurrency_configs", FunctionName=name):
@@ -190,7 +190,7 @@ def execute(
     purge: TargetRun,
     candidates: list[Version],
     unplanned: list[str],
-    lam: Pacer,
+    lam: PacedClient,
     budget: TimeBudget,
 ) -> None:
     """Delete the oldest first, within the caps; say where a continued run picks up."""
@@ -215,7 +215,7 @@ def undeletable(exc: Exception) -> str | None:
     return None
 
 
-def _deletion(lam: Pacer, version: Version) -> Deletion:
+def _deletion(lam: PacedClient, version: Version) -> Deletion:
     return Deletion(
         version.arn,
         lambda: lam.call(

@@ -27,7 +27,7 @@ from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
-from functions.purge.pacing import Clock, Pacer, error_code
+from functions.purge.pacing import Clock, PacedClient, error_code
 from functions.purge.planning import Deletion, TargetRun, write_cursor
 from functions.purge.report import PurgeReport
 from functions.runtime.budget import TimeBudget
@@ -43,7 +43,7 @@ class Sweep:
     """What one run works with while it goes through the groups."""
 
     purge: TargetRun
-    logs: Pacer
+    logs: PacedClient
     budget: TimeBudget
     cutoff_ms: int
     own: tuple[str | None, str | None]
@@ -82,7 +82,7 @@ def run(
     return purge.report
 
 
-def log_groups(logs: Pacer, prefix: str, start: str) -> list[str]:
+def log_groups(logs: PacedClient, prefix: str, start: str) -> list[str]:
     """Groups under `prefix` from `start` (a continued run's group) on, in name order."""
     names = [
         group["logGroupName"]
@@ -190,7 +190,7 @@ def stop_early(sweep: Sweep, group: str, token: str | None) -> None:
     sweep.stopped = True
 
 
-def _deletion(logs: Pacer, group: str, name: str) -> Deletion:
+def _deletion(logs: PacedClient, group: str, name: str) -> Deletion:
     return Deletion(
         f"{group}:{name}",
         lambda: logs.call("delete_log_stream", logGroupName=group, logStreamName=name),

@@ -1,11 +1,12 @@
-"""Paced, retried AWS calls for the purge targets that work through a shared control plane.
+"""How fast the purge targets call AWS: paced, retried calls through a shared control plane, and
+the S3 purge's delete rate.
 
 Lambda's control plane (about 15 requests/s per account and region, shared with every deploy),
 EC2's mutating-call bucket and CloudWatch Logs' DescribeLogStreams/DeleteLogStream quotas are
 account-wide: a housekeeping job must stay well below them, not race deploys for them.
 
-`TokenBucket` spaces requests to a steady rate. `Pacer` wraps a boto3 client: every attempt of
-every call takes a token first (retries included, because AWS counts them too), is counted in the
+`TokenBucket` spaces requests to a steady rate. `PacedClient` wraps a boto3 client: every attempt
+of every call takes a token first (retries included, because AWS counts them too), is counted in the
 report's `api_calls`, and is retried on throttling or a transient server error with capped,
 fully jittered exponential back-off. Clients are built with botocore's own retries off
 (`max_attempts=1`) so this is the only retry layer and the bucket sees every request.
@@ -13,14 +14,19 @@ fully jittered exponential back-off. Clients are built with botocore's own retri
 Pages are fetched by hand with each API's own token names rather than through botocore
 paginators: a paginator gives up on the first throttled page, while here each page request is
 paced and retried on its own and a stopped run can hand the token on as a cursor.
+
+S3 has no such account-wide budget but a per-prefix one that grows with load: `Pacer` leaves the
+S3 purge's deletes unpaced until the first SlowDown, then keeps them just under what the prefix
+takes (botocore's standard retries resend the throttled call itself).
 """
 
 from __future__ import annotations
 
 import random
+import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -86,6 +92,53 @@ class TokenBucket:
         self._tokens, self._last = 0.0, now + wait
 
 
+class Pacer:
+    """Deletes per second for the prefix: unpaced until S3 answers SlowDown, then additive
+    increase and multiplicative decrease around what the prefix takes (TCP's rule, as S3's
+    "reached gradually" scaling asks). One instance per run: nothing outlives an invocation."""
+
+    BASELINE = 3500.0  # keys/s S3 documents per prefix: where pacing starts
+    FLOOR = 1000.0  # below this a run would not drain its in-flight batches within the reserve
+    DECREASE = 0.85
+    INCREASE = 0.02  # of the rate, per 1,000 keys deleted
+
+    def __init__(
+        self,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.rate: float | None = None
+        self._clock, self._sleep = clock, sleep
+        self._next = 0.0
+        self._last_cut = float("-inf")
+        self._lock = threading.Lock()
+
+    def wait(self, keys: int) -> None:
+        with self._lock:
+            if self.rate is None:
+                return
+            now = self._clock()
+            start = max(self._next, now)
+            self._next = start + keys / self.rate
+        if start > now:
+            self._sleep(start - now)
+
+    def slow_down(self) -> None:
+        with self._lock:
+            now = self._clock()
+            if now - self._last_cut < 1.0:  # SlowDowns of calls in flight together are one signal
+                return
+            self._last_cut = now
+            self.rate = (
+                self.BASELINE if self.rate is None else max(self.FLOOR, self.rate * self.DECREASE)
+            )
+
+    def success(self, keys: int) -> None:
+        with self._lock:
+            if self.rate is not None:
+                self.rate += self.rate * self.INCREASE * keys / 1000
+
+
 def is_transient(exc: Exception) -> bool:
     """Throttling, a 5xx, or a dropped connection: worth another paced attempt."""
     from botocore.exceptions import ClientError, ConnectionError, ReadTimeoutError
@@ -109,7 +162,7 @@ def operation_name(method: str) -> str:
 
 
 @dataclass
-class Pacer:
+class PacedClient:
     """A boto3 client whose calls are paced, counted and retried (see the module docstring)."""
 
     client: Any
@@ -168,7 +221,7 @@ class Pacer:
 
 
 def client(service: str) -> Any:
-    """The shared lazily built client for `service`, with botocore's retries left to `Pacer`."""
+    """The shared lazily built client for `service`, its retries left to `PacedClient`."""
     from functions.runtime import aws
 
     return aws.client(service, max_attempts=1)

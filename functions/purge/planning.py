@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from functions.purge import pacing
-from functions.purge.pacing import Clock, Pacer, RealClock, TokenBucket, error_code
+from functions.purge.pacing import Clock, PacedClient, RealClock, TokenBucket, error_code
 from functions.purge.report import DeleteGuard, PurgeReport, Rejected
 from functions.runtime.budget import TimeBudget
 
@@ -69,10 +69,10 @@ class TargetRun:
     def rate(self) -> float:
         return min(float(self.job.get("max_rate") or DEFAULT_RATE), MAX_RATE)
 
-    def paced(self, client: Any, service: str, *, bucket: bool = True) -> Pacer:
+    def paced(self, client: Any, service: str, *, bucket: bool = True) -> PacedClient:
         """`client` (or the shared one for `service`) counted into the report and retried when
         throttled; with `bucket`, also held to the job's rate by a token bucket of its own."""
-        return Pacer(
+        return PacedClient(
             client or pacing.client(service),
             self.report.api_calls,
             TokenBucket(self.rate, clock=self.clock) if bucket else None,
