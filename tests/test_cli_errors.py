@@ -213,3 +213,21 @@ def test_dash_h_is_help_on_every_command(command: str) -> None:
     assert result.exit_code == 0, result.output
     assert result.stdout.startswith("Usage: ")
     assert "-h, --help" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        ('{"version": "0", "detail": {', "line 1 column 29"),  # truncated
+        ("not json at all\n", "line 1 column 1"),
+        ('{\n  "a": 1,\n  "b": \n}', "line 4 column 1"),
+    ],
+)
+def test_invoke_of_an_event_that_is_not_json_names_the_file_and_place(
+    config: Path, no_aws: None, tmp_path: Path, text: str, says: str
+) -> None:
+    event = tmp_path / "event.json"
+    event.write_text(text)
+    result = run("invoke", "tmp-images", "--region", "eu-west-1", "--event", str(event))
+    assert result.exit_code == EXIT_USAGE, result.output
+    assert first_error(result).startswith(f"Error: --event {event}: not JSON at {says}")

@@ -50,7 +50,7 @@ def command(
     missing = [v for v in definition.unresolved if v not in extra]
     if missing:
         click.echo(f"warning: set with --env (CloudFormation computes them): {missing}", err=True)
-    event = json.load(event_file) if event_file else sample_event(config, name, region, account)
+    event = _read_event(event_file) if event_file else sample_event(config, name, region, account)
     try:
         result = invoke_local(
             definition, event, region=region, endpoint_url=endpoint_url, extra_env=extra
@@ -59,6 +59,20 @@ def command(
         click.echo(json.dumps(failed.payload, indent=2, sort_keys=True))  # as Lambda answers
         raise
     click.echo(json.dumps(result, indent=2, sort_keys=True, default=str))
+
+
+def _read_event(event_file: Any) -> Any:
+    """The event JSON, or a usage error naming the file and where its JSON breaks."""
+    try:
+        return json.load(event_file)
+    except json.JSONDecodeError as bad:
+        where = getattr(event_file, "name", "-")
+        raise UsageError(
+            f"--event {where}: not JSON at line {bad.lineno} column {bad.colno}: {bad.msg}"
+        ) from None
+    except UnicodeDecodeError as bad:
+        where = getattr(event_file, "name", "-")
+        raise UsageError(f"--event {where}: not UTF-8 text ({bad.reason})") from None
 
 
 def _pair(text: str) -> tuple[str, str]:
