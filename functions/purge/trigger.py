@@ -2,11 +2,8 @@
 
 A purge function deletes data, so an event it was not meant for (an S3 notification, an SNS
 alarm, a CloudWatch Logs payload, a rule someone pointed at the wrong target) must not set it
-going. Accepted:
-- `{}`: what EventBridge Scheduler sends when a schedule has no input;
-- an EventBridge "Scheduled Event" from `aws.events` (a rule) or `aws.scheduler`, with nothing
-  but the envelope's fields;
-- the job's own continuation (see `continuation.py`), checked field by field.
+going. Accepted: a schedule's event (`functions/runtime/scheduled.py`: `{}` or an EventBridge
+"Scheduled Event"), or the job's own continuation (see `continuation.py`), checked field by field.
 
 Anything else raises `Rejected` with what the event looked like, before any AWS call.
 """
@@ -20,12 +17,7 @@ from typing import Any
 
 from functions.purge.continuation import KEY, Continuation, older_than
 from functions.purge.report import Rejected
-
-SCHEDULED_SOURCES = frozenset({"aws.events", "aws.scheduler"})
-SCHEDULED = "Scheduled Event"
-ENVELOPE = frozenset(
-    {"version", "id", "detail-type", "source", "account", "time", "region", "resources", "detail"}
-)
+from functions.runtime.scheduled import not_a_schedule
 
 
 @dataclass(frozen=True)
@@ -57,33 +49,6 @@ def refuse_foreign(event: Any) -> None:
 
 def foreign(event: Any) -> str | None:
     """What the event is, when it is not a scheduled run's; None for a schedule's."""
-    if not isinstance(event, Mapping):
-        return f"a {type(event).__name__} event"
-    if not event:
-        return None
-    if "Records" in event:
-        records = event["Records"] if isinstance(event["Records"], list) else []
-        sources = sorted({_source(r) for r in records})
-        return f"an event notification with Records ({', '.join(sources) or 'unknown source'})"
-    if "awslogs" in event:
-        return "a CloudWatch Logs subscription payload (awslogs)"
-    if "cursor" in event:
+    if isinstance(event, Mapping) and "cursor" in event:
         return f"a cursor without its {KEY}"
-    kind, source = event.get("detail-type"), event.get("source")
-    if isinstance(kind, str) and "alarm" in kind.lower():
-        return f"a CloudWatch alarm event ({kind!r} from {source!r})"
-    if source not in SCHEDULED_SOURCES or kind != SCHEDULED:
-        return f"an event from {source!r} ({kind!r})" if source or kind else _keys(event)
-    if set(event) - ENVELOPE:
-        return f"a scheduled event with extra fields {sorted(set(event) - ENVELOPE)}"
-    return None
-
-
-def _source(record: Any) -> str:
-    if not isinstance(record, Mapping):
-        return "unknown source"
-    return str(record.get("eventSource") or record.get("EventSource") or "unknown source")
-
-
-def _keys(event: Mapping[str, Any]) -> str:
-    return f"an event with keys {sorted(map(str, event))[:10]}"
+    return not_a_schedule(event)
