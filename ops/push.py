@@ -197,9 +197,10 @@ def event_of(pushed: Pushed) -> dict[str, Any]:
 
 
 def wait_regions(deployer: Deployer, pushed: Pushed) -> list[str]:
-    """An upload to the primary reaches every replica; one to a replica stays there."""
+    """An upload to the primary reaches every live replica now (a delayed one only once the
+    upload is `delay` old: nothing to wait for); one to a replica stays there."""
     if pushed.region == deployer.region:
-        return [deployer.region, *sorted(deployer.replicas)]
+        return [deployer.region, *deployer.live_replicas]
     return [pushed.region]
 
 

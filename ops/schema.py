@@ -1,7 +1,8 @@
 """Turn plain TOML data into frozen dataclasses, collecting one `Problem` per thing wrong.
 
 A model is a frozen dataclass. Its annotations say what each key takes (str, int, float, bool,
-`Duration`, `Literal[...]`, `list[X]`, `dict[str, X]`, `X | None`, another model); a field's
+`Duration`, `Literal[...]`, `list[X]`, `dict[str, X]`, `X | None`, another model, or a model
+or one other type, as in `str | Replica`: a table loads the model); a field's
 metadata may add a `check` (value -> error text or None) and a `doc`. Keys are the field names
 with `_` as in TOML. Unknown keys, missing keys and wrong types are reported with their key path,
 for example `purge[0].schedule`, so a user sees every problem of a file at once.
@@ -117,7 +118,7 @@ class Loader:
         origin, args = get_origin(hint), get_args(hint)
         if origin in (typing.Union, types.UnionType):
             inner = [a for a in args if a is not type(None)]
-            return self.convert(inner[0], value, path) if len(inner) == 1 else value
+            return self.convert(_by_kind(inner, value), value, path) if inner else value
         if origin is Literal:
             if value in args:
                 return value
@@ -166,6 +167,18 @@ class Loader:
     def _wrong(self, path: str, expected: str, value: Any) -> Any:
         self.problem(path, f"expected {expected}, got {_kind(value)} {value!r}"[:200])
         return _MISSING
+
+
+def _by_kind(choices: list[Any], value: Any) -> Any:
+    """The member of a union (`str | Replica`) that a value of this kind is loaded as: a table
+    loads the model, anything else the first member that is not one; a lone member is itself."""
+    if len(choices) == 1:
+        return choices[0]
+    models = [c for c in choices if dataclasses.is_dataclass(c)]
+    others = [c for c in choices if not dataclasses.is_dataclass(c)]
+    if len(models) != 1 or len(others) != 1:
+        raise TypeError(f"schema: a union takes one model and one other type, got {choices!r}")
+    return models[0] if isinstance(value, Mapping) else others[0]
 
 
 def _required(field: dataclasses.Field[Any]) -> bool:

@@ -1,5 +1,6 @@
 """The deployer's stack for one region: deploy bucket, notification, deployer, and (in the
-primary region) the replication to every replica bucket.
+primary region) the live replication to every live replica bucket; a delayed replica's region
+adds the copier, which pulls uploads from the primary once they are old enough.
 
 Which stack renders comes from the region asked for (`ops render --region R`, default the
 primary) and the config: the primary's bucket replicates to the replicas' buckets, each replica
@@ -26,12 +27,13 @@ from awacs.aws import (
     PolicyDocument,
     Principal,
     Statement,
+    StringEquals,
 )
 from awacs.sts import AssumeRole
 from troposphere import GetAtt, Ref, awslambda, iam, s3
 
 from ops.errors import UsageError
-from ops.models.deployer import Deployer, deploy_regions
+from ops.models.deployer import Deployer, Replica, deploy_regions
 from ops.naming import function_name
 from templates.common import (
     POLICY_VERSION,
@@ -39,6 +41,7 @@ from templates.common import (
     FunctionSpec,
     RenderContext,
     add_function,
+    add_schedule,
     allow,
     arn,
     checkov_skips,
@@ -46,6 +49,7 @@ from templates.common import (
 )
 
 HANDLER = "functions.deployer.handler.handler"
+COPIER_HANDLER = "functions.deployer.copier.handler"
 BUNDLE = "deployer"
 FAMILY = "deployer"
 NONCURRENT_DAYS = 30  # old uploads are kept this long for audits; Lambda keeps its own copy
@@ -74,11 +78,13 @@ def add_deployer(ctx: RenderContext, deployer: Deployer) -> FunctionResources:
         )
     )
     primary = region == deployer.region
-    replication = _replication(ctx, deployer) if primary and deployer.replicas else None
+    replication = _replication(ctx, deployer) if primary and deployer.live_replicas else None
     deploy_bucket = ctx.template.add_resource(
         _bucket(ctx, deployer, bucket, alias, permission, replication)
     )
-    ctx.template.add_resource(_bucket_policy(deployer, bucket, deploy_bucket, fn))
+    replica = None if primary else deployer.delayed_replica(region)
+    copier = _add_copier(ctx, deployer, region, replica) if replica else None
+    ctx.template.add_resource(_bucket_policy(deployer, bucket, deploy_bucket, fn, copier))
     return fn
 
 
@@ -89,7 +95,7 @@ def _spec(ctx: RenderContext, deployer: Deployer, bucket: str) -> FunctionSpec:
         "stages": list(deployer.stages),
         "functions": list(deployer.functions),
         "own_function": own,
-        "buckets": {deployer.region: deployer.bucket, **deployer.replicas},
+        "buckets": {deployer.region: deployer.bucket, **deployer.replica_buckets},
         "report_prefix": deployer.report_prefix,
         "smoke_test": deployer.smoke_test,
         "smoke_event": deployer.smoke_event,
@@ -240,9 +246,17 @@ def _bucket(
 
 
 def _bucket_policy(
-    deployer: Deployer, bucket: str, deploy_bucket: s3.Bucket, fn: FunctionResources
+    deployer: Deployer,
+    bucket: str,
+    deploy_bucket: s3.Bucket,
+    fn: FunctionResources,
+    copier: FunctionResources | None,
 ) -> s3.BucketPolicy:
-    """TLS only; uploads only by `writers`; reports only by this region's deployer."""
+    """TLS only; uploads only by `writers` (and a delayed replica's copier); reports only by
+    this region's deployer."""
+    writers: list[Any] = list(deployer.writers)
+    if copier is not None:
+        writers.append(GetAtt(copier.role, "Arn"))
     statements = [
         # A Deny of every action narrows; it grants nothing.
         _deny_everyone(
@@ -255,7 +269,7 @@ def _bucket_policy(
             "UploadsOnlyByWriters",
             awacs.s3.PutObject,
             [s3_arn(f"{bucket}/{deployer.prefix}*")],
-            ArnNotLike("aws:PrincipalArn", list(deployer.writers)),
+            ArnNotLike("aws:PrincipalArn", writers),
         ),
         _deny_everyone(
             "ReportsOnlyByTheDeployer",
@@ -285,8 +299,71 @@ def _deny_everyone(
     )
 
 
+def _add_copier(
+    ctx: RenderContext, deployer: Deployer, region: str, replica: Replica
+) -> FunctionResources:
+    """The delayed replica's copier: every `every`, copy the primary's uploads that are at
+    least `delay` old into this region's bucket (functions/deployer/copier.py)."""
+    assert replica.delay is not None  # check_deployer refuses a delayed replica without one
+    job = {
+        "source_bucket": deployer.bucket,
+        "source_region": deployer.region,
+        "bucket": replica.bucket,
+        "prefix": deployer.prefix,
+        "delay": int(replica.delay),
+    }
+    fn = add_function(
+        ctx,
+        FunctionSpec(
+            family=FAMILY,
+            name=f"{deployer.name}-copier",
+            settings=deployer,
+            handler=COPIER_HANDLER,
+            bundle=BUNDLE,
+            statements=copier_statements(deployer, replica.bucket),
+            job=job,
+            description=(
+                f"ops copier: s3://{deployer.bucket}/{deployer.prefix} ({deployer.region}) to "
+                f"s3://{replica.bucket} once {replica.delay} old"
+            ),
+            reserved_concurrency=1,  # two runs never copy the same key at once
+            retries=0,  # the next schedule is the retry
+        ),
+    )
+    minutes = int(replica.interval) // 60
+    add_schedule(ctx, fn, f"rate({minutes} minute{'s' if minutes > 1 else ''})", 300)
+    return fn
+
+
+def copier_statements(deployer: Deployer, bucket: str) -> list[Statement]:
+    """List and read the primary's upload versions; read and write this region's uploads."""
+    source = deployer.bucket
+    return [
+        Statement(
+            Sid="ListUploadVersions",
+            Effect=Allow,
+            Action=[awacs.s3.ListBucketVersions],
+            Resource=[s3_arn(source)],
+            Condition=Condition(StringEquals("s3:prefix", deployer.prefix)),
+        ),
+        # HeadObject and CopyObject of a pinned version both need GetObjectVersion.
+        allow(
+            "ReadUploadVersions",
+            [awacs.s3.GetObjectVersion],
+            [s3_arn(f"{source}/{deployer.prefix}*")],
+        ),
+        # ListBucket makes HeadObject of a key not copied yet answer 404, not 403.
+        allow("SeeReplicaUploads", [awacs.s3.ListBucket], [s3_arn(bucket)]),
+        allow(
+            "CopyUploads",
+            [awacs.s3.GetObject, awacs.s3.PutObject],
+            [s3_arn(f"{bucket}/{deployer.prefix}*")],
+        ),
+    ]
+
+
 def _replication(ctx: RenderContext, deployer: Deployer) -> s3.ReplicationConfiguration:
-    """Live cross-region replication of the uploads, one rule per replica bucket."""
+    """Live cross-region replication of the uploads, one rule per live replica bucket."""
     role = ctx.template.add_resource(replication_role(ctx, deployer))
     rules = [
         s3.ReplicationConfigurationRules(
@@ -296,10 +373,10 @@ def _replication(ctx: RenderContext, deployer: Deployer) -> s3.ReplicationConfig
             Filter=s3.ReplicationRuleFilter(Prefix=deployer.prefix),
             DeleteMarkerReplication=s3.DeleteMarkerReplication(Status="Disabled"),
             Destination=s3.ReplicationConfigurationRulesDestination(
-                Bucket=s3_arn(deployer.replicas[region])
+                Bucket=s3_arn(deployer.live_replicas[region])
             ),
         )
-        for index, region in enumerate(sorted(deployer.replicas))
+        for index, region in enumerate(sorted(deployer.live_replicas))
     ]
     return s3.ReplicationConfiguration(Role=GetAtt(role, "Arn"), Rules=rules)
 
@@ -307,7 +384,9 @@ def _replication(ctx: RenderContext, deployer: Deployer) -> s3.ReplicationConfig
 def replication_role(ctx: RenderContext, deployer: Deployer) -> iam.Role:
     """Exactly what S3 needs to replicate the uploads: read them here, replicate them there."""
     source = deployer.bucket
-    replicas = [s3_arn(f"{b}/{deployer.prefix}*") for _, b in sorted(deployer.replicas.items())]
+    replicas = [
+        s3_arn(f"{b}/{deployer.prefix}*") for _, b in sorted(deployer.live_replicas.items())
+    ]
     reading = [
         awacs.s3.GetObjectVersionForReplication,
         awacs.s3.GetObjectVersionAcl,

@@ -30,6 +30,10 @@ one when moto models the resource itself (`tests/test_moto_gaps.py` says when).
   CloudWatch's DescribeAlarms is checked as `monitoring:DescribeAlarms`, where IAM (and every
   policy) says `cloudwatch:`, and Lambda's Invoke as `lambda:Invoke`, where IAM says
   `lambda:InvokeFunction`. The patch maps those names to IAM's.
+- IAM enforcement and object versions: moto checks every HeadObject as `s3:GetObject`, where AWS
+  checks a HeadObject of a `versionId` as `s3:GetObjectVersion` (as it does GetObject of one), so a
+  role that may read versions alone (the delayed replica's copier) fails on moto only. The patch
+  checks a versioned HEAD as AWS does.
 """
 
 from __future__ import annotations
@@ -205,6 +209,12 @@ def _iam_action_prefixes() -> None:
     IAMRequestBase.__init__ = init  # type: ignore[method-assign]
 
 
+def _head_of_a_version_is_get_object_version() -> None:
+    from moto.s3.responses import ACTION_MAP
+
+    ACTION_MAP["KEY"]["HEAD"]["versionId"] = "GetObjectVersion"
+
+
 def _no_signature_comparison() -> None:
     IAMRequestBase.check_signature = lambda self: None  # type: ignore[method-assign]
 
@@ -219,6 +229,7 @@ def apply() -> None:
     _resources_moto_cannot_name()
     _no_signature_comparison()
     _iam_action_prefixes()
+    _head_of_a_version_is_get_object_version()
     for cached in (parsing.get_model_list, parsing.get_model_map, parsing.get_name_type_map):
         cached.cache_clear()
     _applied = True

@@ -172,6 +172,59 @@ def test_the_replica_stack_has_its_own_bucket_and_deployer_and_nothing_else() ->
     assert read == [{SUB: "arn:${AWS::Partition}:s3:::acme-functions-ap-northeast-1/deploy/*"}]
 
 
+def test_live_replication_skips_the_delayed_replica() -> None:
+    res = rendered(path=EXAMPLE)["Resources"]
+    rules = res["DeployBucket"]["Properties"]["ReplicationConfiguration"]["Rules"]
+    assert [r["Id"] for r in rules] == ["deploy-to-eu-west-1"]
+    replicating = statements(res, "DeployReplicationRole")["ReplicaObjects"]["Resource"]
+    assert replicating == [{SUB: "arn:${AWS::Partition}:s3:::acme-code-eu-west-1/releases/*"}]
+    assert not any("Copier" in name for name in res)
+
+
+def test_no_live_replica_renders_no_replication(write_config) -> None:
+    text = EXAMPLE.read_text().replace('"eu-west-1" = "acme-code-eu-west-1"\n', "")
+    res = rendered(path=write_config(text))["Resources"]
+    assert "ReplicationConfiguration" not in res["DeployBucket"]["Properties"]
+    assert "DeployReplicationRole" not in res
+
+
+def test_the_delayed_replica_pulls_with_a_scheduled_copier_of_least_privilege() -> None:
+    res = rendered("ap-southeast-2", EXAMPLE)["Resources"]
+    props = res["DeployerDeployerCopierFunction"]["Properties"]
+    assert props["Handler"] == "functions.deployer.copier.handler"
+    assert json.loads(props["Environment"]["Variables"]["OPS_JOB"]) == {
+        "source_bucket": "acme-code-us-east-1",
+        "source_region": "us-east-1",
+        "bucket": "acme-code-ap-southeast-2",
+        "prefix": "releases/",
+        "delay": 3600,
+    }
+    assert props["ReservedConcurrentExecutions"] == 1
+    schedule = res["DeployerDeployerCopierSchedule"]["Properties"]
+    assert schedule["ScheduleExpression"] == "rate(10 minutes)"
+    allowed = statements(res, "DeployerDeployerCopierRole")
+    source = "arn:${AWS::Partition}:s3:::acme-code-us-east-1"
+    assert allowed["ListUploadVersions"]["Action"] == ["s3:ListBucketVersions"]
+    assert allowed["ListUploadVersions"]["Resource"] == [{SUB: source}]
+    assert allowed["ListUploadVersions"]["Condition"] == {
+        "StringEquals": {"s3:prefix": "releases/"}
+    }
+    assert allowed["ReadUploadVersions"]["Resource"] == [{SUB: f"{source}/releases/*"}]
+    assert allowed["CopyUploads"]["Resource"] == [
+        {SUB: "arn:${AWS::Partition}:s3:::acme-code-ap-southeast-2/releases/*"}
+    ]
+    assert "ReplicationConfiguration" not in res["DeployBucket"]["Properties"]
+    policy = res["DeployBucketPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    uploads = next(s for s in policy if s["Sid"] == "UploadsOnlyByWriters")
+    writers = uploads["Condition"]["ArnNotLike"]["aws:PrincipalArn"]
+    assert writers[-1] == {"Fn::GetAtt": ["DeployerDeployerCopierRole", "Arn"]}
+
+
+def test_a_live_replica_region_has_no_copier() -> None:
+    res = rendered("eu-west-1", EXAMPLE)["Resources"]
+    assert not any("Copier" in name for name in res)
+
+
 def test_a_region_without_a_deploy_bucket_is_an_error() -> None:
     with pytest.raises(OpsError, match="no stack for us-west-2: render with --region one of"):
         render(load_config(CONFIG), region="us-west-2")
@@ -205,6 +258,11 @@ def test_the_alias_target_never_changes_between_renders(write_config) -> None:
     assert "Description" not in before["DeployerDeployerAlias"]["Properties"]
 
 
+def dr(keys: str) -> str:
+    """A `replicas` line whose ap-northeast-1 replica is a table with `keys`."""
+    return f'replicas = {{ "ap-northeast-1" = {{ bucket = "b-dr-1", {keys} }} }}'
+
+
 @pytest.mark.parametrize(
     ("change", "message"),
     [
@@ -218,6 +276,27 @@ def test_the_alias_target_never_changes_between_renders(write_config) -> None:
         ('functions = ["*"]', "deployer.functions: expected function names or globs"),
         ('prefix = "deploy"', "deployer.prefix: expected a key prefix ending in '/'"),
         ('writers = ["ci"]', "deployer.writers: expected one or more IAM role or user ARNs"),
+        (
+            dr('mode = "delayed"'),
+            "deployer.replicas.ap-northeast-1.delay: required when mode = 'delayed'",
+        ),
+        (
+            dr('delay = "1h"'),
+            "deployer.replicas.ap-northeast-1.delay: only mode = 'delayed' takes it",
+        ),
+        (
+            dr('mode = "delayed", delay = "30s"'),
+            "expected a delay from 1m to 7d",
+        ),
+        (
+            dr('mode = "delayed", delay = "1h", every = "90s"'),
+            "expected whole minutes from 1m to 1d",
+        ),
+        (
+            dr('mode = "later", delay = "1h"'),
+            "mode",
+        ),
+        ('replicas = { "ap-northeast-1" = { mode = "delayed", delay = "1h" } }', "bucket"),
     ],
 )
 def test_config_mistakes_are_reported_by_key(write_config, change: str, message: str) -> None:

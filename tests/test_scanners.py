@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from ops.config import load_config
+from ops.models.deployer import replica_regions
 from ops.render import render
 from tests.test_render import EXAMPLES
 
@@ -24,10 +25,14 @@ CHECKOV = shutil.which("checkov") or str(Path(sys.executable).with_name("checkov
 
 @pytest.fixture(scope="module")
 def scanned(tmp_path_factory: pytest.TempPathFactory) -> list[dict[str, Any]]:
-    """One checkov run over every rendered example (checkov starts slowly: once, not per file)."""
+    """One checkov run over every rendered example, each replica region's stack included
+    (checkov starts slowly: once, not per file)."""
     folder = tmp_path_factory.mktemp("rendered")
     for path in EXAMPLES:
-        (folder / f"{path.stem}.json").write_text(render(load_config(path)))
+        config = load_config(path)
+        (folder / f"{path.stem}.json").write_text(render(config))
+        for region in replica_regions(config):
+            (folder / f"{path.stem}-{region}.json").write_text(render(config, region=region))
     run = subprocess.run(
         [CHECKOV, "-d", str(folder), "--framework", "cloudformation", "-o", "json"],
         capture_output=True,

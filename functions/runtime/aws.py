@@ -16,7 +16,13 @@ DEFAULT_ATTEMPTS = 5
 
 
 @cache
-def client(service: str, max_attempts: int = DEFAULT_ATTEMPTS, max_pool: int = 10) -> Any:
+def client(
+    service: str,
+    max_attempts: int = DEFAULT_ATTEMPTS,
+    max_pool: int = 10,
+    region: str | None = None,
+) -> Any:
+    """A client in the function's region, or in `region` (the copier reads another's bucket)."""
     import boto3
     from botocore.config import Config
 
@@ -24,4 +30,4 @@ def client(service: str, max_attempts: int = DEFAULT_ATTEMPTS, max_pool: int = 1
         retries={"mode": "standard", "max_attempts": max_attempts},
         max_pool_connections=max_pool,
     )
-    return boto3.client(service, config=config)
+    return boto3.client(service, config=config, region_name=region)

@@ -4,17 +4,20 @@ publish a version and move the `<stage>` alias; replication carries the upload t
 region, where that region's deployer does the same.
 
 One table per config: the primary `region` holds `bucket`; `replicas` maps each other region to
-its bucket. `ops render` renders the primary's stack, `ops render --region R` a replica's.
+its bucket (live cross-region replication) or to a table `{ bucket, mode = "delayed", delay }`
+(a scheduled copier in the replica region pulls uploads once they are `delay` old, so a bad
+upload can be withdrawn before it reaches the DR region). `ops render` renders the primary's
+stack, `ops render --region R` a replica's.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from ops.models.common import FunctionSettings, memory_setting, timeout_setting
-from ops.schema import Loader, check_bucket, setting
+from ops.schema import Duration, Loader, check_bucket, setting
 
 _REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-[0-9]$")
 _STAGE = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,127}$")  # Lambda alias names (not all-digits)
@@ -53,12 +56,53 @@ def check_writers(value: tuple[str, ...]) -> str | None:
     return None
 
 
-def check_replicas(value: dict[str, str]) -> str | None:
-    for region, bucket in value.items():
+MAX_DELAY = Duration(7 * 86400)  # well inside the 30 days the bucket keeps old versions
+MIN_EVERY, MAX_EVERY, DEFAULT_EVERY = Duration(60), Duration(86400), Duration(300)
+
+
+def check_replicas(value: dict[str, str | Replica]) -> str | None:
+    for region, replica in value.items():
+        bucket = replica if isinstance(replica, str) else replica.bucket
         problem = check_region(region) or check_bucket(bucket)
         if problem:
             return f"{region}: {problem}"
     return None
+
+
+def check_delay(value: Duration) -> str | None:
+    if not 60 <= value <= MAX_DELAY:
+        return f"expected a delay from 1m to {MAX_DELAY}, got {value}"
+    return None
+
+
+def check_every(value: Duration) -> str | None:
+    if not MIN_EVERY <= value <= MAX_EVERY or value % 60:
+        return f"expected whole minutes from {MIN_EVERY} to {MAX_EVERY}, got {value}"
+    return None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Replica:
+    """A replica region's bucket and how uploads reach it."""
+
+    bucket: str = setting(check=check_bucket, doc="the replica region's deploy bucket")
+    mode: Literal["live", "delayed"] = setting(
+        "live", doc="live: S3 replication; delayed: copied once `delay` old"
+    )
+    delay: Duration | None = setting(
+        None, check=check_delay, doc="delayed: how old an upload must be before it is copied"
+    )
+    every: Duration | None = setting(
+        None, check=check_every, doc="delayed: how often the copier looks (default 5m)"
+    )
+
+    @property
+    def delayed(self) -> bool:
+        return self.mode == "delayed"
+
+    @property
+    def interval(self) -> Duration:
+        return self.every or DEFAULT_EVERY
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -75,7 +119,9 @@ class Deployer(FunctionSettings):
     writers: tuple[str, ...] = setting(
         check=check_writers, doc="principal ARNs allowed to upload under `prefix`"
     )
-    replicas: dict[str, str] = setting({}, check=check_replicas, doc="region -> replica bucket")
+    replicas: dict[str, str | Replica] = setting(
+        {}, check=check_replicas, doc="region -> replica bucket, or { bucket, mode, delay }"
+    )
     smoke_test: bool = setting(False, doc="invoke the new version before moving the alias")
     smoke_event: dict[str, Any] = setting({}, doc="the event the smoke test sends")
     self_stage: str | None = setting(
@@ -98,7 +144,28 @@ class Deployer(FunctionSettings):
 
     def bucket_in(self, region: str) -> str | None:
         """The deploy bucket of `region`, None where the config deploys nothing."""
-        return self.bucket if region == self.region else self.replicas.get(region)
+        return self.bucket if region == self.region else self.replica_buckets.get(region)
+
+    @property
+    def replica_settings(self) -> dict[str, Replica]:
+        """Every replica as a `Replica` (a bare bucket name is a live one), by region."""
+        return {
+            region: Replica(bucket=r) if isinstance(r, str) else r
+            for region, r in sorted(self.replicas.items())
+        }
+
+    @property
+    def replica_buckets(self) -> dict[str, str]:
+        return {region: r.bucket for region, r in self.replica_settings.items()}
+
+    @property
+    def live_replicas(self) -> dict[str, str]:
+        """The replicas S3 replication feeds: region -> bucket."""
+        return {g: r.bucket for g, r in self.replica_settings.items() if not r.delayed}
+
+    def delayed_replica(self, region: str) -> Replica | None:
+        replica = self.replica_settings.get(region)
+        return replica if replica is not None and replica.delayed else None
 
     def object_key(self, stage: str, function: str) -> str:
         return f"{self.prefix}{stage}/{function}.zip"
@@ -129,9 +196,16 @@ def check_deployer(config: Any, loader: Loader) -> None:
         return
     if deployer.region in deployer.replicas:
         loader.problem("deployer.replicas", f"{deployer.region!r} is the primary region")
-    buckets = [deployer.bucket, *deployer.replicas.values()]
+    buckets = [deployer.bucket, *deployer.replica_buckets.values()]
     if len(set(buckets)) != len(buckets):
         loader.problem("deployer.replicas", "every region needs its own bucket")
+    for region, replica in deployer.replica_settings.items():
+        if replica.delayed and replica.delay is None:
+            loader.problem(f"deployer.replicas.{region}.delay", "required when mode = 'delayed'")
+        for key in ("delay", "every"):
+            if not replica.delayed and getattr(replica, key) is not None:
+                problem = "only mode = 'delayed' takes it"
+                loader.problem(f"deployer.replicas.{region}.{key}", problem)
     if deployer.report_prefix.startswith(deployer.prefix) or deployer.prefix.startswith(
         deployer.report_prefix
     ):
