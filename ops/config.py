@@ -24,7 +24,7 @@ from ops.models.purge import PURGE_TARGETS, PurgeJob
 from ops.models.responder import RESPONDER_ACTIONS, Responder
 from ops.models.responder import cross_check as check_responders
 from ops.naming import MAX_FUNCTION_NAME, function_name, logical_id
-from ops.schema import Loader
+from ops.schema import Loader, unknown_key
 
 DEFAULT_PATH = "ops.toml"
 
@@ -133,7 +133,7 @@ def parse_config(data: Mapping[str, Any], source: Path) -> Config:
     loader = Loader()
     known = {"stack", *(s.key for s in SECTIONS)}
     for key in sorted(set(data) - known):
-        loader.problem(key, f"unknown section (known sections: {', '.join(sorted(known))})")
+        loader.problem(key, unknown_key(key, sorted(known), "section"))
     stack = loader.load(StackConfig, data.get("stack"), "stack") if "stack" in data else None
     if "stack" not in data:
         loader.problem("stack", "missing required table [stack] (it needs at least `name`)")

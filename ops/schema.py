@@ -14,6 +14,7 @@ loaded with `load_variant`.
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import re
 import types
 import typing
@@ -76,7 +77,7 @@ class Loader:
         fields = {f.name: f for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
         ok = True
         for key in sorted(set(data) - set(fields)):
-            self.problem(_join(path, key), f"unknown key (known keys: {', '.join(sorted(fields))})")
+            self.problem(_join(path, key), unknown_key(str(key), sorted(fields)))
             ok = False
         values: dict[str, Any] = {}
         for name, field in fields.items():
@@ -167,6 +168,14 @@ class Loader:
     def _wrong(self, path: str, expected: str, value: Any) -> Any:
         self.problem(path, f"expected {expected}, got {_kind(value)} {value!r}"[:200])
         return _MISSING
+
+
+def unknown_key(key: str, known: list[str], kind: str = "key") -> str:
+    """The message for an unknown key (or section): the known one it is probably a typo of,
+    and all it may be."""
+    close = difflib.get_close_matches(key.replace("-", "_").lower(), known, n=1, cutoff=0.7)
+    hint = f"did you mean {close[0]!r}? " if close else ""
+    return f"unknown {kind} ({hint}known {kind}s: {', '.join(known)})"
 
 
 def _by_kind(choices: list[Any], value: Any) -> Any:

@@ -49,6 +49,20 @@ def test_unknown_key_is_named_with_its_path() -> None:
     assert "name, older_than, " in message
 
 
+@pytest.mark.parametrize(
+    ("typo", "meant"),
+    [
+        ("older-than", "older_than"),
+        ("olderthan", "older_than"),
+        ("dryrun", "dry_run"),
+        ("Prefix", "prefix"),
+    ],
+)
+def test_a_mistyped_key_says_which_key_it_probably_is(typo: str, meant: str) -> None:
+    [message] = problems(config_with(**{typo: "1h"}))
+    assert message.startswith(f"purge[0].{typo}: unknown key (did you mean {meant!r}? known keys: ")
+
+
 def test_missing_required_key() -> None:
     assert problems(config_with(bucket=None)) == ["purge[0].bucket: missing required key"]
 
@@ -106,7 +120,7 @@ def test_function_name_longer_than_lambda_allows() -> None:
 
 def test_stack_table_is_required_and_unknown_sections_named() -> None:
     found = problems({"purges": []})
-    assert "purges: unknown section (known sections:" in found[0]
+    assert "purges: unknown section (did you mean 'purge'? known sections:" in found[0]
     assert found[1].startswith("stack: missing required table [stack]")
 
 
