@@ -1,0 +1,78 @@
+"""IAM pieces every builder writes: partition-aware ARNs, identity-policy statements, trust
+policies and the one inline `least-privilege` policy a role carries.
+
+Nothing here knows a family; `templates.function` and `templates.triggers` build on it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from awacs.aws import (
+    Action,
+    Allow,
+    Condition,
+    PolicyDocument,
+    Principal,
+    Statement,
+    StringEquals,
+)
+from awacs.sts import AssumeRole
+from troposphere import Ref, Sub, iam
+
+POLICY_VERSION = "2012-10-17"
+
+
+def arn(service: str, resource: str, *, region: bool = True, account: bool = True) -> Sub:
+    """`arn(... )` -> Sub("arn:${AWS::Partition}:SERVICE:${AWS::Region}:${AWS::AccountId}:RES")."""
+    where = "${AWS::Region}" if region else ""
+    who = "${AWS::AccountId}" if account else ""
+    return Sub(f"arn:${{AWS::Partition}}:{service}:{where}:{who}:{resource}")
+
+
+def s3_arn(resource: str) -> Sub:
+    """`arn:${AWS::Partition}:s3:::RESOURCE` (S3 ARNs carry neither region nor account)."""
+    return arn("s3", resource, region=False, account=False)
+
+
+def secret_arn(secret: str) -> Any:
+    """A secret's ARN; a name gets `-??????` for the random suffix Secrets Manager appends."""
+    return secret if secret.startswith("arn:") else arn("secretsmanager", f"secret:{secret}-??????")
+
+
+def allow(
+    sid: str | None,
+    actions: Sequence[Action],
+    resources: Sequence[Any],
+    condition: Condition | None = None,
+) -> Statement:
+    """An identity-policy statement: allow `actions` on exactly `resources` (under `condition`).
+
+    A `"*"` resource only where the API has no resource-level permissions, and the caller says
+    which API in a comment.
+    """
+    named = {"Sid": sid} if sid else {}
+    conditioned = {"Condition": condition} if condition is not None else {}
+    return Statement(
+        **named, Effect=Allow, Action=list(actions), Resource=list(resources), **conditioned
+    )
+
+
+def trust(service: str, source_account: bool = False) -> PolicyDocument:
+    """Who may assume a role: one AWS service, from this account only when it says so."""
+    condition = {}
+    if source_account:
+        condition["Condition"] = Condition(StringEquals("aws:SourceAccount", Ref("AWS::AccountId")))
+    statement = Statement(
+        Effect=Allow, Action=[AssumeRole], Principal=Principal("Service", [service]), **condition
+    )
+    return PolicyDocument(Version=POLICY_VERSION, Statement=[statement])
+
+
+def inline_policy(*statements: Statement) -> iam.Policy:
+    """A role's one inline policy, named `least-privilege`."""
+    return iam.Policy(
+        PolicyName="least-privilege",
+        PolicyDocument=PolicyDocument(Version=POLICY_VERSION, Statement=list(statements)),
+    )
