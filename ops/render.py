@@ -16,6 +16,7 @@ from ops.config import Config
 from ops.models.deployer import renders_in
 from ops.package import build_bundle
 from templates.common import CodeLocation, RenderContext
+from templates.dashboard import add_dashboard
 from templates.deployer import BUNDLE as DEPLOYER_BUNDLE
 from templates.deployer import add_deployer
 from templates.log_processors import BUNDLE as LOGS_BUNDLE
@@ -72,6 +73,8 @@ def build_template(config: Config, region: str | None = None) -> OpsTemplate:
         template.families[section.key] += len(template.resources) - before
         template.item_counts[section.key] += 1
     before = len(template.resources)
+    if config.stack.dashboard:
+        add_dashboard(template, config.stack.name)
     ctx.finish()
     template.families["shared"] += len(template.resources) - before
     return template

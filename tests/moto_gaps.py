@@ -34,6 +34,10 @@ one when moto models the resource itself (`tests/test_moto_gaps.py` says when).
   checks a HeadObject of a `versionId` as `s3:GetObjectVersion` (as it does GetObject of one), so a
   role that may read versions alone (the delayed replica's copier) fails on moto only. The patch
   checks a versioned HEAD as AWS does.
+- `TemplateURL` on a loopback endpoint: a template over CreateChangeSet's 51,200-byte inline limit
+  goes through the artifact bucket, and with `--endpoint-url http://127.0.0.1:PORT` ops addresses
+  it path-style on that endpoint. moto reads a path-style URL only when it says "localhost" and
+  takes "127" for the bucket otherwise (NoSuchBucket). The patch reads loopback URLs path-style.
 """
 
 from __future__ import annotations
@@ -41,6 +45,7 @@ from __future__ import annotations
 import contextlib
 import json
 from typing import Any
+from urllib.parse import urlparse
 
 from moto.awslambda.models import lambda_backends
 from moto.cloudformation import parsing
@@ -219,6 +224,20 @@ def _no_signature_comparison() -> None:
     IAMRequestBase.check_signature = lambda self: None  # type: ignore[method-assign]
 
 
+def _template_url_on_loopback() -> None:
+    from moto.cloudformation import models, responses, utils
+
+    original = utils.get_stack_from_s3_url
+
+    def read(template_url: str, account_id: str, partition: str) -> str:
+        if urlparse(template_url).hostname == "127.0.0.1":
+            template_url = template_url.replace("127.0.0.1", "localhost", 1)
+        return original(template_url, account_id=account_id, partition=partition)
+
+    responses.get_stack_from_s3_url = read  # type: ignore[assignment]
+    models.get_stack_from_s3_url = read  # type: ignore[assignment]
+
+
 def apply() -> None:
     """Install the patches once per process; moto caches its model map, so clear it after."""
     global _applied
@@ -230,6 +249,7 @@ def apply() -> None:
     _no_signature_comparison()
     _iam_action_prefixes()
     _head_of_a_version_is_get_object_version()
+    _template_url_on_loopback()
     for cached in (parsing.get_model_list, parsing.get_model_map, parsing.get_name_type_map):
         cached.cache_clear()
     _applied = True

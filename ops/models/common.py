@@ -73,6 +73,9 @@ class StackConfig:
     termination_protection: bool | None = setting(
         None, doc="turn on termination protection after creation (default: production)"
     )
+    dashboard: bool = setting(
+        True, doc="render a CloudWatch dashboard of the stack's functions and their metrics"
+    )
 
 
 def memory_setting(default: int) -> int:
