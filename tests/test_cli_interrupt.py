@@ -12,6 +12,7 @@ from click.testing import CliRunner
 from ops.aws import _session
 from ops.cli import cli
 from ops.deploy.execute import Deployer
+from ops.deploy.run import Run
 from ops.errors import EXIT_INTERRUPTED
 from tests.configs import one_job
 
@@ -28,13 +29,13 @@ def config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def test_ctrl_c_once_the_change_set_exists_says_what_is_left(
     config: Path, moto_endpoint: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    original = Deployer._wait_for_change_set
+    original = Run._wait_for_change_set
 
-    def then_ctrl_c(self: Deployer, change_set_id: str) -> Any:
+    def then_ctrl_c(self: Run, change_set_id: str) -> Any:
         original(self, change_set_id)
         raise KeyboardInterrupt  # as if the user pressed Ctrl-C here
 
-    monkeypatch.setattr(Deployer, "_wait_for_change_set", then_ctrl_c)
+    monkeypatch.setattr(Run, "_wait_for_change_set", then_ctrl_c)
     result = CliRunner().invoke(
         cli, ["apply", "--yes", "--region", "eu-west-1", "--endpoint-url", moto_endpoint]
     )

@@ -410,3 +410,27 @@ def test_destroy_refuses_a_protected_stack_and_skips_a_missing_one() -> None:
     h.missing()
     assert h.deployer.destroy(STACK).result == "nothing to delete"
     h.stub.assert_no_pending_responses()
+
+
+def test_plan_of_a_stack_apply_must_recover_first_says_so_and_calls_nothing_else() -> None:
+    h = Harness()
+    h.stack("ROLLBACK_COMPLETE")
+
+    result = h.deployer.plan(h.request)
+
+    h.stub.assert_no_pending_responses()  # no delete, no change set
+    assert (result.result, result.exit_code) == ("apply would recreate", 0)
+    assert [s["step"] for s in result.steps] == ["recover"]
+    assert "deleting it before creating it again" in h.printed
+
+
+def test_plan_destroy_shows_the_steps_and_deletes_nothing() -> None:
+    h = Harness()
+    h.stack("UPDATE_COMPLETE")
+
+    result = h.deployer.plan_destroy(STACK)
+
+    h.stub.assert_no_pending_responses()
+    assert (result.result, result.exit_code) == ("planned", 0)
+    assert [s["step"] for s in result.steps] == ["confirm", "delete"]
+    assert "would delete the stack and everything in it" in h.printed

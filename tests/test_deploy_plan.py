@@ -4,7 +4,9 @@ state, capabilities, tags, parameters, change-set summaries, region order. No AW
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 
@@ -12,15 +14,18 @@ from ops.deploy.plan import (
     OWNER_TAG,
     Action,
     StackState,
+    apply_order,
     capabilities,
     code_keys,
     decide,
-    deploy_regions,
+    destroy_order,
     load_parameters,
     stack_parameters,
     stack_tags,
     summarize,
 )
+from ops.deploy.request import StackRequest
+from ops.deploy.steps import plan_apply, plan_destroy
 from ops.deploy.summary import RegionResult, change_lines, region_lines
 from ops.errors import EXIT_FAILED, EXIT_USAGE, UsageError
 
@@ -183,20 +188,61 @@ def test_regions_come_in_order_without_repeats() -> None:
     class NoDeployer:
         deployer = None
 
-    assert deploy_regions(NoDeployer(), ["eu-west-1", "us-east-1", "eu-west-1"]) == [
+    assert apply_order(NoDeployer(), ["eu-west-1", "us-east-1", "eu-west-1"]) == [
         "eu-west-1",
         "us-east-1",
     ]
 
 
 def test_replica_regions_go_first() -> None:
-    pytest.importorskip("ops.models.deployer")
     from types import SimpleNamespace
 
     replicas = {"us-east-1": "acme-deploy-use1", "ap-northeast-1": "acme-deploy-apne1"}
     config = SimpleNamespace(deployer=SimpleNamespace(replicas=replicas))
-    assert deploy_regions(config, ["eu-west-1", "us-east-1"]) == [
+    assert apply_order(config, ["eu-west-1", "us-east-1"]) == [
         "ap-northeast-1",
         "us-east-1",
         "eu-west-1",
+    ]
+    assert destroy_order(config, ["eu-west-1"]) == ["eu-west-1", "us-east-1", "ap-northeast-1"]
+
+
+def _request(**extra: Any) -> StackRequest:
+    fn = {"Type": "AWS::Lambda::Function", "Properties": {"Code": {"S3Key": "functions/a/1.zip"}}}
+    return StackRequest(stack="s", template={"Resources": {"Fn": fn}}, **extra)
+
+
+def test_the_planner_lists_every_step_of_a_first_apply_in_order() -> None:
+    steps = plan_apply(
+        StackState(name="s", region="eu-west-1"), _request(termination_protection=True)
+    )
+    assert [s.kind for s in steps] == ["change-set", "confirm", "upload-code", "execute", "protect"]
+    assert steps[0].to_dict() == {"step": "change-set", "type": "CREATE"}
+    assert steps[2].to_dict() == {"step": "upload-code", "keys": ("functions/a/1.zip",)}
+
+
+def test_an_update_is_not_protected_again_and_a_large_template_is_uploaded_first() -> None:
+    state = StackState(name="s", region="eu-west-1", status="UPDATE_COMPLETE", stack_id="id")
+    small = _request(termination_protection=True)
+    big = replace(small, template={**small.template, "Description": "x" * 60_000})
+    steps = plan_apply(state, big)
+    assert [s.kind for s in steps] == [
+        "upload-template",
+        "change-set",
+        "confirm",
+        "upload-code",
+        "execute",
+    ]
+    assert steps[1].to_dict() == {"step": "change-set", "type": "UPDATE"}
+
+
+def test_a_stack_in_the_way_is_one_recover_step_and_destroy_refuses_a_busy_one() -> None:
+    busy = StackState(name="s", region="eu-west-1", status="UPDATE_IN_PROGRESS", stack_id="id")
+    [step] = plan_apply(busy, _request())
+    assert step.to_dict()["action"] == "wait"
+    [refusal] = plan_destroy(busy)
+    assert refusal.kind == "refuse" and "run ops destroy when it ends" in refusal.describe()
+    assert [s.kind for s in plan_destroy(replace(busy, status="UPDATE_COMPLETE"))] == [
+        "confirm",
+        "delete",
     ]

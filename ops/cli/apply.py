@@ -14,9 +14,9 @@ from ops.cli.context import (
     timeout_option,
     yes_option,
 )
-from ops.cli.wiring import confirmer, deployer, run_regions
+from ops.cli.wiring import confirmer, deployer, json_option, run_regions
 from ops.deploy.interrupted import interrupted_message
-from ops.deploy.plan import deploy_regions, load_parameters
+from ops.deploy.plan import apply_order, load_parameters
 from ops.deploy.request import StackRequest
 from ops.deploy.summary import RegionResult
 from ops.errors import Interrupted, UsageError
@@ -41,6 +41,7 @@ from ops.errors import Interrupted, UsageError
     metavar="LOGICAL_ID",
     help="With --continue-rollback: resources to skip (repeatable).",
 )
+@json_option
 @pass_ops
 def command(
     ops: OpsContext,
@@ -49,6 +50,7 @@ def command(
     parameters_file: str | None,
     continue_rollback: bool,
     skip: tuple[str, ...],
+    as_json: bool,
 ) -> None:
     """Deploy the stack: bootstrap, upload code, change set, execute, watch.
 
@@ -60,7 +62,7 @@ def command(
     confirm = confirmer(yes, "apply")
     config = ops.config()
     parameters = load_parameters(parameters_file) if parameters_file else {}
-    ordered = deploy_regions(config, ops.aws.resolved_regions())
+    ordered = apply_order(config, ops.aws.resolved_regions())
 
     def apply(region: str) -> RegionResult:
         request = StackRequest.from_config(
@@ -72,4 +74,4 @@ def command(
             cfn = ops.aws.target(region).client("cloudformation")
             raise Interrupted(interrupted_message(cfn, config.stack.name, region)) from None
 
-    run_regions(ordered, apply)
+    run_regions(ordered, apply, as_json)

@@ -13,7 +13,8 @@ from ops.cli.context import (
     timeout_option,
     yes_option,
 )
-from ops.cli.wiring import confirmer, deployer, run_regions
+from ops.cli.wiring import confirmer, deployer, json_option, run_regions
+from ops.deploy.plan import destroy_order
 
 
 @click.command("destroy")
@@ -22,11 +23,18 @@ from ops.cli.wiring import confirmer, deployer, run_regions
 @target_options
 @yes_option
 @timeout_option
+@json_option
 @pass_ops
-def command(ops: OpsContext, yes: bool, timeout: int) -> None:
-    """Delete the stack (its functions, roles, queues...). The artifact bucket is kept."""
+def command(ops: OpsContext, yes: bool, timeout: int, as_json: bool) -> None:
+    """Delete the stack (its functions, roles, queues...). The artifact bucket is kept.
+
+    Regions go in the reverse of apply's order: the asked-for regions, then the deployer's
+    replica regions (their stacks are removed too). Review it first with ops plan --destroy.
+    """
     confirm = confirmer(yes, "destroy")
-    stack = ops.config().stack.name
-    # The reverse of apply's order: the stacks that depend on others go first.
-    ordered = list(reversed(ops.aws.resolved_regions()))
-    run_regions(ordered, lambda region: deployer(region, ops.aws, timeout, confirm).destroy(stack))
+    config = ops.config()
+    stack = config.stack.name
+    ordered = destroy_order(config, ops.aws.resolved_regions())
+    run_regions(
+        ordered, lambda region: deployer(region, ops.aws, timeout, confirm).destroy(stack), as_json
+    )

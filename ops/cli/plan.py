@@ -1,4 +1,5 @@
-"""`ops plan`: the change set `ops apply` would execute, summarised; then deleted, not executed."""
+"""`ops plan`: the steps `ops apply` (or, with --destroy, `ops destroy`) would take, shown by a
+display-only executor; the change set it needs is summarised, then deleted, never executed."""
 
 from __future__ import annotations
 
@@ -13,9 +14,10 @@ from ops.cli.context import (
     target_options,
     timeout_option,
 )
-from ops.cli.wiring import deployer, run_regions
-from ops.deploy.plan import deploy_regions, load_parameters
+from ops.cli.wiring import deployer, json_option, run_regions
+from ops.deploy.plan import apply_order, destroy_order, load_parameters
 from ops.deploy.request import StackRequest
+from ops.errors import UsageError
 
 
 @click.command("plan")
@@ -24,15 +26,32 @@ from ops.deploy.request import StackRequest
 @target_options
 @timeout_option
 @parameters_option
+@click.option("--destroy", is_flag=True, help="Show what ops destroy would do instead.")
+@json_option
 @pass_ops
-def command(ops: OpsContext, timeout: int, parameters_file: str | None) -> None:
-    """Show what ops apply would change (add / modify / remove, replacements flagged)."""
+def command(
+    ops: OpsContext, timeout: int, parameters_file: str | None, destroy: bool, as_json: bool
+) -> None:
+    """Show what ops apply would change (add / modify / remove, replacements flagged).
+
+    It is the list of steps apply (or destroy) performs, in the same region order.
+    """
     config = ops.config()
+    requested = ops.aws.resolved_regions()
+    if destroy:
+        if parameters_file:
+            raise UsageError("--parameters goes with a plan of ops apply, not with --destroy")
+        stack = config.stack.name
+        ordered = destroy_order(config, requested)
+        run_regions(
+            ordered, lambda region: deployer(region, ops.aws, timeout).plan_destroy(stack), as_json
+        )
+        return
     parameters = load_parameters(parameters_file) if parameters_file else {}
-    ordered = deploy_regions(config, ops.aws.resolved_regions())
     run_regions(
-        ordered,
+        apply_order(config, requested),
         lambda region: deployer(region, ops.aws, timeout).plan(
             StackRequest.from_config(config, region, parameters)
         ),
+        as_json,
     )

@@ -7,8 +7,10 @@ It only parses, wires and prints: the work is in `ops.deploy`, which never impor
 
 from __future__ import annotations
 
+import json
 import sys
 from collections.abc import Callable
+from typing import Any, TypeVar
 
 import click
 
@@ -17,6 +19,19 @@ from ops.deploy.events import Watcher
 from ops.deploy.execute import Clients, Deployer
 from ops.deploy.summary import Console, RegionResult, region_lines
 from ops.errors import UsageError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def json_option(func: F) -> F:
+    """`--json` as `as_json`: each region's result and the steps it took, one JSON object a
+    line on stdout (the same shape for plan, apply and destroy)."""
+    return click.option(
+        "--json",
+        "as_json",
+        is_flag=True,
+        help="Each region's result and steps as one JSON object per line on stdout.",
+    )(func)
 
 
 def stderr_console() -> Console:
@@ -58,12 +73,17 @@ def deployer(
     )
 
 
-def run_regions(ordered: list[str], step: Callable[[str], RegionResult]) -> None:
+def run_regions(
+    ordered: list[str], step: Callable[[str], RegionResult], as_json: bool = False
+) -> None:
     """`step` for each region in order, stopping at the first that fails (later regions may
-    depend on it); then the summary and the exit code."""
+    depend on it); then the summary and the exit code. With `as_json`, each region's result
+    on stdout as it ends."""
     results: list[RegionResult] = []
     for region in ordered:
         results.append(step(region))
+        if as_json:
+            click.echo(json.dumps(results[-1].to_dict(), sort_keys=True))
         if results[-1].exit_code:
             break
     finish(results, ordered)

@@ -10,15 +10,40 @@ from __future__ import annotations
 
 import base64
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from ops.deploy.summary import Console
-from ops.errors import OpsError
+from ops.errors import OpsError, UsageError
 from ops.package import Bundle, build_bundle
 from templates.common import DEFAULT_ARTIFACT_BUCKET
 
 NOT_FOUND = ("404", "NoSuchKey", "NoSuchBucket", "NotFound")
+INLINE_TEMPLATE_LIMIT = 51_200  # CreateChangeSet's TemplateBody limit; larger goes through S3
+
+
+@dataclass
+class Clients:
+    """The region's clients, given (tests) or made on first use by `factory` (the CLI's
+    `AwsTarget.client`): an apply with no changes never needs S3 or STS, so never builds them."""
+
+    cfn: Any
+    _s3: Any = None
+    _sts: Any = None
+    factory: Callable[[str], Any] | None = None
+
+    @property
+    def s3(self) -> Any:
+        if self._s3 is None and self.factory:
+            self._s3 = self.factory("s3")
+        return self._s3
+
+    @property
+    def sts(self) -> Any:
+        if self._sts is None and self.factory:
+            self._sts = self.factory("sts")
+        return self._sts
 
 
 def bucket_name(configured: str | None, account: str, region: str) -> str:
@@ -168,3 +193,34 @@ def template_url(bucket: str, key: str, region: str, endpoint_url: str | None) -
         return f"{endpoint_url.rstrip('/')}/{bucket}/{key}"
     suffix = "amazonaws.com.cn" if region.startswith("cn-") else "amazonaws.com"
     return f"https://{bucket}.s3.{region}.{suffix}/{key}"
+
+
+@dataclass
+class Artifacts:
+    """The region's artifact bucket as apply and plan reach it: the account (STS) and the
+    bucket are looked up only when a step needs them."""
+
+    clients: Clients
+    region: str
+    console: Console
+    endpoint_url: str | None = None
+
+    def bucket(self, configured: str | None, create: bool) -> ArtifactBucket:
+        account = account_id(self.clients.sts)
+        name = bucket_name(configured, account, self.region)
+        bucket = ArtifactBucket(self.clients.s3, name, account, self.region)
+        if create:
+            bucket.ensure(self.console)
+        elif not bucket.exists():
+            raise UsageError(
+                f"the template is over {INLINE_TEMPLATE_LIMIT:,} bytes and must be read from the "
+                f"artifact bucket {name}, which does not exist yet: run ops apply first"
+            )
+        return bucket
+
+    def template(self, body: str, configured: str | None, create: bool) -> str:
+        """The TemplateURL of `body`, uploaded first when the bucket does not hold it."""
+        return upload_template(self.bucket(configured, create), body, self.endpoint_url)
+
+    def code(self, keys: list[str], configured: str | None) -> list[str]:
+        return upload_code(self.bucket(configured, create=True), keys, self.console)

@@ -16,9 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from ops.errors import EXIT_FAILED, EXIT_USAGE, UsageError
+from ops.models.deployer import replica_regions
 
 OWNER_TAG = "ops:stack"  # marks a stack `ops` created, so it may delete a failed first creation
-INLINE_TEMPLATE_LIMIT = 51_200  # CreateChangeSet's TemplateBody limit; larger goes through S3
 # CloudFormation reports an empty change set as FAILED with one of these reasons.
 NO_CHANGES_REASONS = ("didn't contain changes", "No updates are to be performed")
 IAM_NAME_KEYS = {
@@ -286,16 +286,17 @@ def _change(change: Mapping[str, Any]) -> ResourceChange:
     )
 
 
-def deploy_regions(config: Any, requested: Iterable[str]) -> list[str]:
-    """The regions to apply, in order: regions the stack depends on (replicas) first."""
-    try:  # the deployer family (issue 6) declares replica regions; absent until it lands
-        from ops.models.deployer import replica_regions  # type: ignore[import-not-found,unused-ignore]
-    except ImportError:
-        replicas: list[str] = []
-    else:
-        replicas = list(replica_regions(config))
+def apply_order(config: Any, requested: Iterable[str]) -> list[str]:
+    """The regions `ops apply` deploys, in order: the deployer's replica regions first (the
+    primary's replication rule can only name buckets that exist), then the ones asked for."""
     ordered: list[str] = []
-    for region in [*replicas, *requested]:
+    for region in [*replica_regions(config), *requested]:
         if region not in ordered:
             ordered.append(region)
     return ordered
+
+
+def destroy_order(config: Any, requested: Iterable[str]) -> list[str]:
+    """The regions `ops destroy` deletes from: apply's, reversed (replica stacks included),
+    so a stack goes before the stacks it depends on."""
+    return list(reversed(apply_order(config, requested)))

@@ -102,6 +102,17 @@ class RegionResult:
     result: str  # "created", "updated", "no changes", "failed", "timed out", ...
     exit_code: int = 0
     detail: str = ""
+    steps: tuple[Mapping[str, Any], ...] = ()  # the planner's steps performed (or shown)
+
+    def to_dict(self) -> dict[str, Any]:
+        """What `--json` prints for the region."""
+        return {
+            "region": self.region,
+            "result": self.result,
+            "exit_code": self.exit_code,
+            "detail": self.detail,
+            "steps": list(self.steps),
+        }
 
 
 def region_lines(results: Sequence[RegionResult], skipped: Sequence[str]) -> list[str]:
