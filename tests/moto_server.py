@@ -8,6 +8,7 @@ moto_gaps patches every server here runs with.
 from __future__ import annotations
 
 import logging
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -25,8 +26,13 @@ def moto_server(*, quiet: bool = False) -> Iterator[str]:
     werkzeug's line per request, which costs a bench time and drowns its output.
     """
     moto_gaps.apply()  # read the bundled template as AWS does (see tests/moto_gaps.py)
+    werkzeug = logging.getLogger("werkzeug")
     if quiet:
-        logging.getLogger("werkzeug").setLevel(logging.ERROR)
+        werkzeug.setLevel(logging.ERROR)
+    if not werkzeug.handlers:
+        # werkzeug otherwise adds a handler on its first request, bound to whatever sys.stderr
+        # is then - a CliRunner's capture, so a test's stderr would start with a request line.
+        werkzeug.addHandler(logging.StreamHandler(sys.__stderr__))
     # Port 0: the OS picks a free port when the server binds, so nothing can take it in between.
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()  # returns once the server is bound and about to serve
