@@ -30,6 +30,10 @@ one when moto models the resource itself (`tests/test_moto_gaps.py` says when).
   CloudWatch's DescribeAlarms is checked as `monitoring:DescribeAlarms`, where IAM (and every
   policy) says `cloudwatch:`, and Lambda's Invoke as `lambda:Invoke`, where IAM says
   `lambda:InvokeFunction`. The patch maps those names to IAM's.
+- `AWS::S3::Bucket` `VersioningConfiguration`: moto's CloudFormation creates the bucket with its
+  encryption and tags and drops the rest, so the deploy bucket is unversioned and `ops push` (which
+  pins the upload's version) fails on moto only. The patch puts the declared versioning after
+  create and update.
 - IAM enforcement and object versions: moto checks every HeadObject as `s3:GetObject`, where AWS
   checks a HeadObject of a `versionId` as `s3:GetObjectVersion` (as it does GetObject of one), so a
   role that may read versions alone (the delayed replica's copier) fails on moto only. The patch
@@ -214,6 +218,32 @@ def _iam_action_prefixes() -> None:
     IAMRequestBase.__init__ = init  # type: ignore[method-assign]
 
 
+def _bucket_versioning_from_cloudformation() -> None:
+    from moto.s3.models import FakeBucket, s3_backends
+
+    def versioned(original: Any, template_at: int) -> Any:
+        def build(cls: type[FakeBucket], *args: Any, **kwargs: Any) -> FakeBucket:
+            bucket = original.__func__(cls, *args, **kwargs)
+            declared = (
+                args[template_at] if len(args) > template_at else kwargs["cloudformation_json"]
+            )
+            properties = declared.get("Properties", {})
+            status = (properties.get("VersioningConfiguration") or {}).get("Status")
+            if status:
+                backend = s3_backends[bucket.account_id][bucket.partition]
+                backend.put_bucket_versioning(bucket.name, status)
+            return bucket
+
+        return classmethod(build)
+
+    FakeBucket.create_from_cloudformation_json = versioned(  # type: ignore[method-assign]
+        FakeBucket.create_from_cloudformation_json, 1
+    )
+    FakeBucket.update_from_cloudformation_json = versioned(  # type: ignore[method-assign]
+        FakeBucket.update_from_cloudformation_json, 2
+    )
+
+
 def _head_of_a_version_is_get_object_version() -> None:
     from moto.s3.responses import ACTION_MAP
 
@@ -250,6 +280,7 @@ def apply() -> None:
     _iam_action_prefixes()
     _head_of_a_version_is_get_object_version()
     _template_url_on_loopback()
+    _bucket_versioning_from_cloudformation()
     for cached in (parsing.get_model_list, parsing.get_model_map, parsing.get_name_type_map):
         cached.cache_clear()
     _applied = True
