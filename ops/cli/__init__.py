@@ -16,6 +16,7 @@ import click
 from ops import __version__
 from ops.cli.context import OpsContext
 from ops.errors import OpsError
+from ops.terminal import wants_colour
 
 # Commands load on first use (click's lazy-group pattern): `ops render` never pays for the boto3
 # imports of the commands that talk to AWS, and `ops --help` lists every command from this table
@@ -70,7 +71,7 @@ class OpsGroup(click.Group):
             if _debug(ctx):
                 raise
             for line in exc.message.splitlines():
-                click.echo(f"Error: {line}", err=True)
+                _error(line)
             ctx.exit(exc.exit_code)
         except (click.exceptions.Exit, click.ClickException, click.Abort):
             raise  # click's own: --help, usage errors, Ctrl-C (no AWS error to describe)
@@ -79,8 +80,15 @@ class OpsGroup(click.Group):
             if described is None or _debug(ctx):
                 raise
             message, code = described
-            click.echo(f"Error: {message}", err=True)
+            _error(message)
             ctx.exit(code)
+
+
+def _error(line: str) -> None:
+    """`Error: ...` on stderr, its label red on a terminal unless NO_COLOR is set."""
+    colour = wants_colour(sys.stderr)
+    label = click.style("Error:", fg="red", bold=True) if colour else "Error:"
+    click.echo(f"{label} {line}", err=True, color=colour)
 
 
 def _debug(ctx: click.Context) -> bool:

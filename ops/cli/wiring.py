@@ -19,6 +19,7 @@ from ops.deploy.events import Watcher
 from ops.deploy.execute import Clients, Deployer
 from ops.deploy.summary import Console, RegionResult, region_lines
 from ops.errors import UsageError
+from ops.terminal import wants_colour
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -35,7 +36,7 @@ def json_option(func: F) -> F:
 
 
 def stderr_console() -> Console:
-    return Console(sys.stderr, tty=sys.stderr.isatty())
+    return Console(sys.stderr, tty=sys.stderr.isatty(), colour=wants_colour(sys.stderr))
 
 
 def confirmer(yes: bool, command: str) -> Callable[[str], bool]:

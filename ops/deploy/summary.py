@@ -14,19 +14,34 @@ from typing import Any, TextIO
 from ops.deploy.plan import ChangeSetSummary, ResourceChange
 
 SIGNS = {"Add": "+", "Modify": "~", "Remove": "-", "Import": ">", "Dynamic": "?"}
+RED, GREEN, YELLOW = "31", "32", "33"
+
+
+def line_colour(text: str) -> str | None:
+    """The colour of one output line, from what it says (as `git diff --color` does)."""
+    if "REPLACED" in text or "_FAILED" in text or text.lstrip().startswith("- "):
+        return RED
+    if text.lstrip().startswith("+ ") or text.endswith("_COMPLETE"):
+        return GREEN
+    if text.lstrip().startswith("~ ") or "may be replaced" in text:
+        return YELLOW
+    return None
 
 
 @dataclass
 class Console:
-    """Lines for humans on `stream` (stderr); `tty` adds a live progress line."""
+    """Lines for humans on `stream` (stderr); `tty` adds a live progress line, `colour` paints
+    additions, changes, removals and failures."""
 
     stream: TextIO
     tty: bool = False
+    colour: bool = False
     _progress_shown: bool = False
 
     def line(self, text: str = "") -> None:
         self._clear_progress()
-        self.stream.write(text + "\n")
+        code = line_colour(text) if self.colour else None
+        self.stream.write((f"\x1b[{code}m{text}\x1b[0m" if code else text) + "\n")
         self.stream.flush()
 
     def progress(self, text: str) -> None:
