@@ -53,14 +53,21 @@ class Clock:
         self.now += seconds
 
 
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
 class Harness:
-    def __init__(self, protect: bool = False, timeout: float = 60, **request: Any) -> None:
+    def __init__(
+        self, protect: bool = False, timeout: float = 60, tty: bool = False, **request: Any
+    ) -> None:
         cfn = boto3.client("cloudformation", region_name=REGION)
         self.stub = Stubber(cfn)
         self.stub.activate()
         self.s3 = boto3.client("s3", region_name=REGION)
-        self.out = io.StringIO()
-        console = Console(self.out)
+        self.out = Terminal() if tty else io.StringIO()
+        console = Console(self.out, tty=tty)
         clock = Clock()
         self.answer = True
         self.deployer = Deployer(
@@ -365,6 +372,24 @@ def test_change_set_cloudformation_rejects_fails_with_its_reason() -> None:
 
     assert (result.result, result.exit_code) == ("failed", EXIT_FAILED)
     assert "references undefined resource" in h.printed
+
+
+def test_plan_shows_a_progress_line_on_a_terminal_while_the_change_set_is_computed() -> None:
+    h = Harness(tty=True)
+    h.missing()
+    h.create_change_set("CREATE")
+    h.change_set("CREATE_PENDING")
+    h.change_set("CREATE_IN_PROGRESS")
+    h.change_set("CREATE_COMPLETE", changes=[("Add", "Role")])
+    h.call("delete_change_set", ChangeSetName=CS_ID)
+    h.call("delete_stack", StackName=STACK)
+
+    h.deployer.plan(h.request)
+
+    h.stub.assert_no_pending_responses()
+    assert f"\r\x1b[2K{STACK} in {REGION}: change set CREATE_PENDING  0s" in h.printed
+    assert f"\r\x1b[2K{STACK} in {REGION}: change set CREATE_IN_PROGRESS  0s" in h.printed
+    assert "+ Add     Role" in h.printed.rsplit("\r\x1b[2K", 1)[-1]  # the line was cleared
 
 
 def test_plan_of_a_new_stack_leaves_nothing_behind() -> None:

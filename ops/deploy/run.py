@@ -150,6 +150,10 @@ class Run:
             summary = summarize(self._change_set_pages(change_set_id))
             if summary.status not in CHANGE_SET_PENDING:
                 return summary
+            elapsed = watcher.clock() - start  # plan and apply are not silent meanwhile
+            self.console.progress(
+                f"{self.stack} in {self.region}: change set {summary.status}  {elapsed:.0f}s"
+            )
             if watcher.clock() - start >= watcher.timeout:
                 raise TimedOut(
                     f"change set {change_set_id} is still {summary.status} after "
