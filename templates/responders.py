@@ -226,6 +226,9 @@ def _marker_table(ctx: RenderContext) -> dynamodb.Table:
     )
 
 
+ALARMS_HERE = "arn:${AWS::Partition}:cloudwatch:${AWS::Region}:${AWS::AccountId}:alarm:*"
+
+
 def _topic_key(ctx: RenderContext) -> kms.Key:
     """One customer-managed key for every responder topic, usable by CloudWatch alarms."""
     if TOPIC_KEY in ctx.template.resources:
@@ -250,6 +253,14 @@ def _topic_key(ctx: RenderContext) -> kms.Key:
                 Principal=Principal("Service", ["cloudwatch.amazonaws.com"]),
                 Action=[awacs.kms.GenerateDataKey, awacs.kms.Decrypt],
                 Resource=["*"],
+                # Confused-deputy guard, as on the topics: this account's alarms only (CloudWatch
+                # passes both keys to KMS; EventBridge, which does not, never uses this key).
+                Condition=Condition(
+                    [
+                        StringEquals("aws:SourceAccount", Ref("AWS::AccountId")),
+                        ArnLike("aws:SourceArn", Sub(ALARMS_HERE)),
+                    ]
+                ),
             ),
         ],
     )  # fmt: skip
