@@ -23,6 +23,9 @@ from ops.models.log_processor import LOG_PROCESSOR_ACTIONS, LogProcessor, check_
 from ops.models.purge import PURGE_TARGETS, PurgeJob
 from ops.models.responder import RESPONDER_ACTIONS, Responder
 from ops.models.responder import cross_check as check_responders
+from ops.models.user_function import FAMILY as USER_FAMILY
+from ops.models.user_function import UserFunction
+from ops.models.user_function import cross_check as check_user_functions
 from ops.naming import MAX_FUNCTION_NAME, function_name, logical_id
 from ops.schema import Loader, unknown_key
 
@@ -62,6 +65,9 @@ SECTIONS: tuple[Section, ...] = (
     Section(
         key="deployer", family="deployer", model=Deployer, many=False, cross_check=check_deployer
     ),
+    Section(
+        key="function", family=USER_FAMILY, model=UserFunction, cross_check=check_user_functions
+    ),
 )
 
 
@@ -89,6 +95,10 @@ class Config:
     def deployer(self) -> Deployer | None:
         found = self.sections.get("deployer", ())
         return found[0] if found else None
+
+    @property
+    def function(self) -> tuple[UserFunction, ...]:
+        return self.sections.get("function", ())
 
     def items(self) -> list[tuple[Section, Any]]:
         """Every function-backed item of the config, with its section, in file order."""

@@ -17,12 +17,17 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
+from ops.build import build
 from ops.config import Config
 from ops.errors import OpsError, TimedOut, UsageError
 from ops.models.deployer import Deployer
+from ops.models.user_function import FAMILY as USER_FAMILY
+from ops.models.user_function import UserFunction, deployable
+from ops.naming import function_name
 from ops.package import build_bundle, zip_directory
 from templates.deployer import BUNDLE as DEPLOYER_BUNDLE
 
@@ -56,12 +61,21 @@ def deployer_of(config: Config) -> Deployer:
     return config.deployer
 
 
-def resolve_function(config: Config, name: str) -> tuple[str, str | None]:
-    """(Lambda function name, bundle or None): an ops item's name means its deployed function."""
+def resolve_function(config: Config, name: str) -> tuple[str, Callable[[], bytes] | None]:
+    """(Lambda function name, how to build its code or None): an ops item's name means its
+    deployed function, built from ops's bundle (the deployer) or its own code (a [[function]])."""
     deployer = deployer_of(config)
     if name == deployer.name:
-        return config.function_name(*config.find(name)), DEPLOYER_BUNDLE
+        return config.function_name(*config.find(name)), build_bundle(DEPLOYER_BUNDLE).zip_bytes
+    for index, fn in enumerate(config.function):
+        lambda_name = function_name(config.stack.name, USER_FAMILY, fn.name)
+        if name in (fn.name, lambda_name):
+            return lambda_name, partial(_built_zip, config, fn, index)
     return name, None
+
+
+def _built_zip(config: Config, fn: UserFunction, index: int) -> bytes:
+    return build(config, fn, index).path.read_bytes()
 
 
 def check_push(config: Config, function: str, stage: str) -> None:
@@ -74,13 +88,22 @@ def check_push(config: Config, function: str, stage: str) -> None:
             f"unknown stage {stage!r}: the deployer knows {', '.join(deployer.stages)}"
         )
     own = config.function_name(*config.find(deployer.name))
-    if function != own and not any(fnmatchcase(function, p) for p in deployer.functions):
-        allowed = ", ".join(deployer.functions)
-        raise UsageError(f"{function!r} is not on the deployer's allow-list ({allowed})")
+    allowed = deployable(config)
+    if function != own and not any(fnmatchcase(function, p) for p in allowed):
+        listed = ", ".join(allowed)
+        raise UsageError(f"{function!r} is not on the deployer's allow-list ({listed})")
+    for fn in config.function:
+        declared = function_name(config.stack.name, USER_FAMILY, fn.name)
+        if function == declared and stage not in fn.stages:
+            stages = ", ".join(fn.stages) or "none"
+            raise UsageError(f"{fn.name} has no stage {stage!r} (its stages: {stages})")
 
 
-def zip_bytes(zip_path: str | None, dir_path: str | None, bundle: str | None) -> bytes:
-    """The code to push: --zip as is, --dir zipped deterministically, or the ops bundle."""
+def zip_bytes(
+    zip_path: str | None, dir_path: str | None, built: Callable[[], bytes] | None
+) -> bytes:
+    """The code to push: --zip as is, --dir zipped deterministically, or the function's own
+    build (the deployer's bundle, a [[function]]'s code folder)."""
     if zip_path and dir_path:
         raise UsageError("give --zip or --dir, not both")
     if zip_path:
@@ -89,8 +112,8 @@ def zip_bytes(zip_path: str | None, dir_path: str | None, bundle: str | None) ->
         if not Path(dir_path).is_dir():
             raise UsageError(f"--dir {dir_path}: no such directory")
         data = zip_directory(Path(dir_path))
-    elif bundle:
-        data = build_bundle(bundle).zip_bytes()
+    elif built is not None:
+        data = built()
     else:
         raise UsageError("give --zip PATH or --dir PATH with the function's code")
     if len(data) > MAX_UPLOAD:

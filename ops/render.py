@@ -12,6 +12,7 @@ from typing import Any, Literal, TypeVar
 
 from troposphere import Template
 
+from ops.build import source_key
 from ops.config import Config
 from ops.models.deployer import renders_in
 from ops.package import build_bundle
@@ -25,16 +26,18 @@ from templates.purge import BUNDLE as PURGE_BUNDLE
 from templates.purge import add_purge_job
 from templates.responders import BUNDLE as RESPONDERS_BUNDLE
 from templates.responders import add_responder
+from templates.user_functions import add_user_function, code_bundle
 
 Format = Literal["json", "yaml"]
 R = TypeVar("R")
 
-# section key -> (functions/ bundle, builder(ctx, item))
+# section key -> (functions/ bundle, or "" for a function built from its own code; builder)
 BUILDERS: dict[str, tuple[str, Callable[[RenderContext, Any], Any]]] = {
     "purge": (PURGE_BUNDLE, add_purge_job),
     "responder": (RESPONDERS_BUNDLE, add_responder),
     "deployer": (DEPLOYER_BUNDLE, add_deployer),
     "log_processor": (LOGS_BUNDLE, add_log_processor),
+    "function": ("", add_user_function),
 }
 
 
@@ -64,8 +67,11 @@ def build_template(config: Config, region: str | None = None) -> OpsTemplate:
         Description=f"ops stack {config.stack.name}: housekeeping functions (rendered by ops)"
     )
     items = [(s, i) for s, i in config.items() if renders_in(config, s.key, region)]
-    used = {BUILDERS[s.key][0] for s, _ in items if s.key in BUILDERS}
+    used = {BUILDERS[s.key][0] for s, _ in items if s.key in BUILDERS} - {""}
     code = {b: CodeLocation(b, build_bundle(b).key) for b in sorted(used)}
+    for section, item in items:
+        if section.key == "function":
+            code[code_bundle(item)] = CodeLocation(code_bundle(item), source_key(config, item))
     ctx = RenderContext(config=config, template=template, code=code, region=region)
     for section, item in items:
         before = len(template.resources)

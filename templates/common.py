@@ -14,6 +14,7 @@ from templates.function import (
     NOT_JOB_KEYS,
     FunctionResources,
     FunctionSpec,
+    add_alias,
     add_function,
     job_settings,
 )
@@ -39,6 +40,7 @@ __all__ = [
     "FunctionResources",
     "FunctionSpec",
     "RenderContext",
+    "add_alias",
     "add_function",
     "add_rule",
     "add_schedule",

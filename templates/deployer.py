@@ -29,23 +29,25 @@ from awacs.aws import (
     Statement,
     StringEquals,
 )
+from awacs.sts import AssumeRole
 from troposphere import GetAtt, Ref, awslambda, iam, s3
 
 from ops.errors import UsageError
 from ops.models.deployer import Deployer, Replica, deploy_regions
+from ops.models.user_function import deployable
 from ops.naming import function_name
 from templates.common import (
     POLICY_VERSION,
     FunctionResources,
     FunctionSpec,
     RenderContext,
+    add_alias,
     add_function,
     add_schedule,
     allow,
     arn,
     checkov_skips,
     s3_arn,
-    trust,
 )
 
 HANDLER = "functions.deployer.handler.handler"
@@ -93,7 +95,7 @@ def _spec(ctx: RenderContext, deployer: Deployer, bucket: str) -> FunctionSpec:
     job = {
         "prefix": deployer.prefix,
         "stages": list(deployer.stages),
-        "functions": list(deployer.functions),
+        "functions": list(deployable(ctx.config)),
         "own_function": own,
         "buckets": {deployer.region: deployer.bucket, **deployer.replica_buckets},
         "report_prefix": deployer.report_prefix,
@@ -106,7 +108,7 @@ def _spec(ctx: RenderContext, deployer: Deployer, bucket: str) -> FunctionSpec:
         settings=deployer,
         handler=HANDLER,
         bundle=BUNDLE,
-        statements=deployer_statements(deployer, bucket, own),
+        statements=deployer_statements(deployer, bucket, own, deployable(ctx.config)),
         job=job,
         description=f"ops deployer: s3://{bucket}/{deployer.prefix}<stage>/<function>.zip",
         reserved_concurrency=1,  # two deploys to one function never race
@@ -116,9 +118,13 @@ def _spec(ctx: RenderContext, deployer: Deployer, bucket: str) -> FunctionSpec:
     )
 
 
-def deployer_statements(deployer: Deployer, bucket: str, own: str) -> list[Statement]:
-    """Update code, publish, move aliases only on allow-listed functions; read only uploads."""
-    names = [*deployer.functions, own]
+def deployer_statements(
+    deployer: Deployer, bucket: str, own: str, allowed: tuple[str, ...] | None = None
+) -> list[Statement]:
+    """Update code, publish, move aliases only on allow-listed functions (`allowed`: the
+    allow-list with the config's staged `[[function]]`s); read only uploads."""
+    allowed = deployer.functions if allowed is None else allowed
+    names = [*allowed, own]
     functions = [arn("lambda", f"function:{n}{q}") for n in names for q in ("", ":*")]
     deploying = [
         awacs.awslambda.GetFunction,
@@ -137,40 +143,14 @@ def deployer_statements(deployer: Deployer, bucket: str, own: str) -> list[State
         allow("WriteReports", [awacs.s3.PutObject], [reports]),
     ]
     if deployer.smoke_test:
-        versions = [arn("lambda", f"function:{n}:*") for n in deployer.functions]
+        versions = [arn("lambda", f"function:{n}:*") for n in allowed]
         statements.append(allow("SmokeTestNewVersions", [awacs.awslambda.InvokeFunction], versions))
     return statements
 
 
 def _add_alias(ctx: RenderContext, fn: FunctionResources, stage: str) -> awslambda.Alias:
-    """The alias uploads invoke, with its own retry and failure settings.
-
-    Its target is `$LATEST` and stays so in every render: CloudFormation only calls UpdateAlias
-    when the template's properties change, so the version the deployer moved it to survives
-    every `ops apply`.
-    """
-    alias = ctx.template.add_resource(
-        awslambda.Alias(
-            f"{fn.prefix}Alias",
-            Name=stage,
-            FunctionName=Ref(fn.function),
-            FunctionVersion="$LATEST",
-        )
-    )
-    ctx.template.add_resource(
-        awslambda.EventInvokeConfig(
-            f"{fn.prefix}AliasInvokeConfig",
-            DependsOn=[alias.title],
-            FunctionName=Ref(fn.function),
-            Qualifier=stage,
-            MaximumRetryAttempts=2,
-            MaximumEventAgeInSeconds=21600,
-            DestinationConfig=awslambda.DestinationConfig(
-                OnFailure=awslambda.OnFailure(Destination=GetAtt(ctx.dead_letter_queue(), "Arn"))
-            ),
-        )
-    )
-    return alias
+    """The alias uploads invoke (its target stays `$LATEST` in every render)."""
+    return add_alias(ctx, fn, stage, f"{fn.prefix}Alias")
 
 
 def _bucket(
@@ -392,8 +372,7 @@ def replication_role(ctx: RenderContext, deployer: Deployer) -> iam.Role:
         awacs.s3.GetObjectVersionAcl,
         awacs.s3.GetObjectVersionTagging,
     ]
-    # No ReplicateDelete: delete markers are not replicated (DeleteMarkerReplication Disabled).
-    replicating = [awacs.s3.ReplicateObject, awacs.s3.ReplicateTags]
+    replicating = [awacs.s3.ReplicateObject, awacs.s3.ReplicateDelete, awacs.s3.ReplicateTags]
     statements = [
         allow(
             "SourceBucket",
@@ -403,10 +382,19 @@ def replication_role(ctx: RenderContext, deployer: Deployer) -> iam.Role:
         allow("SourceObjects", reading, [s3_arn(f"{source}/{deployer.prefix}*")]),
         allow("ReplicaObjects", replicating, replicas),
     ]
+    trust = PolicyDocument(
+        Version=POLICY_VERSION,
+        Statement=[
+            Statement(
+                Effect=Allow,
+                Action=[AssumeRole],
+                Principal=Principal("Service", ["s3.amazonaws.com"]),
+            )
+        ],
+    )
     return iam.Role(
         "DeployReplicationRole",
-        # Only S3 on behalf of this account's buckets may assume it (confused-deputy guard).
-        AssumeRolePolicyDocument=trust("s3.amazonaws.com", source_account=True),
+        AssumeRolePolicyDocument=trust,
         Policies=[
             iam.Policy(
                 PolicyName="replicate-uploads",

@@ -32,12 +32,14 @@ class FunctionSpec:
     handler: str  # e.g. "functions.purge.handler.handler"
     bundle: str  # the functions/ package zipped for it
     statements: Sequence[Statement]  # the action's own permissions, least privilege
-    job: Mapping[str, Any]  # rendered into $OPS_JOB as sorted JSON
+    job: Mapping[str, Any] | None  # rendered into $OPS_JOB as sorted JSON (None: no OPS_JOB)
     description: str = ""
     environment: Mapping[str, Any] = field(default_factory=dict)  # extra variables (may be Refs)
     reserved_concurrency: int | None = None
     retries: int = 2  # asynchronous retries (0-2)
     max_event_age: int = 21600  # seconds an async event may wait (60-21600)
+    architecture: str = "arm64"
+    skips: tuple[tuple[str, str], ...] = FUNCTION_SKIPS  # checkov answers for the function
 
 
 @dataclass(frozen=True)
@@ -49,10 +51,12 @@ class FunctionResources:
     function: awslambda.Function
     role: iam.Role
     log_group: logs.LogGroup
+    target: Any = None  # what triggers invoke when not the function itself (a stage alias)
 
     @property
-    def arn(self) -> GetAtt:
-        return GetAtt(self.function, "Arn")
+    def arn(self) -> Any:
+        """What triggers invoke: the function's ARN, or its stage alias's."""
+        return self.target if self.target is not None else GetAtt(self.function, "Arn")
 
 
 def add_function(ctx: RenderContext, spec: FunctionSpec) -> FunctionResources:
@@ -113,10 +117,12 @@ def _function(
     role: iam.Role,
     log_group: logs.LogGroup,
 ) -> awslambda.Function:
-    variables = {"OPS_JOB": json.dumps(spec.job, sort_keys=True, separators=(",", ":"))}
+    variables: dict[str, Any] = {}
+    if spec.job is not None:
+        variables["OPS_JOB"] = json.dumps(spec.job, sort_keys=True, separators=(",", ":"))
     variables.update(spec.environment)
     extra: dict[str, Any] = {}
-    skips: tuple[tuple[str, str], ...] = FUNCTION_SKIPS
+    skips = spec.skips
     if spec.reserved_concurrency is not None:
         extra["ReservedConcurrentExecutions"] = spec.reserved_concurrency
     else:
@@ -126,13 +132,13 @@ def _function(
         FunctionName=name,
         Description=spec.description or f"ops {spec.family} {spec.name}",
         Runtime=spec.settings.runtime or ctx.config.stack.runtime,
-        Architectures=["arm64"],
+        Architectures=[spec.architecture],
         Handler=spec.handler,
         Code=ctx.code_for(spec.bundle),
         MemorySize=spec.settings.memory,
         Timeout=spec.settings.timeout,
         Role=GetAtt(role, "Arn"),
-        Environment=awslambda.Environment(Variables=variables),
+        **({"Environment": awslambda.Environment(Variables=variables)} if variables else {}),
         LoggingConfig=awslambda.LoggingConfig(LogGroup=Ref(log_group)),
         Tags=ctx.tags(),
         Metadata=checkov_skips(*skips),
@@ -158,6 +164,37 @@ def _errors_alarm(
         AlarmActions=actions,
         OKActions=actions,
     )
+
+
+def add_alias(
+    ctx: RenderContext, fn: FunctionResources, stage: str, logical: str
+) -> awslambda.Alias:
+    """A stage alias with its own retry and failure settings (asynchronous invocation settings
+    are per qualifier: the function's own do not cover its aliases).
+
+    Its target is `$LATEST` and stays so in every render: CloudFormation only calls UpdateAlias
+    when the template's properties change, so the version the deployer moved it to survives
+    every `ops apply`.
+    """
+    alias = ctx.template.add_resource(
+        awslambda.Alias(
+            logical, Name=stage, FunctionName=Ref(fn.function), FunctionVersion="$LATEST"
+        )
+    )
+    ctx.template.add_resource(
+        awslambda.EventInvokeConfig(
+            f"{logical}InvokeConfig",
+            DependsOn=[alias.title],
+            FunctionName=Ref(fn.function),
+            Qualifier=stage,
+            MaximumRetryAttempts=2,
+            MaximumEventAgeInSeconds=21600,
+            DestinationConfig=awslambda.DestinationConfig(
+                OnFailure=awslambda.OnFailure(Destination=GetAtt(ctx.dead_letter_queue(), "Arn"))
+            ),
+        )
+    )
+    return alias
 
 
 # Keys that configure the function or its trigger, not the job the function runs.

@@ -132,7 +132,7 @@ def allow_invoke(
         awslambda.Permission(
             f"{fn.prefix}{suffix}Permission",
             Action="lambda:InvokeFunction",
-            FunctionName=GetAtt(fn.function, "Arn"),
+            FunctionName=fn.arn,
             Principal=principal,
             SourceArn=source_arn,
             **extra,

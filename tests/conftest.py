@@ -16,8 +16,15 @@ EVENTS = Path(__file__).resolve().parent / "events"
 REGION = "eu-west-1"
 
 
+@pytest.fixture(scope="session")
+def build_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where [[function]] builds go during tests (never the user's ~/.cache)."""
+    return tmp_path_factory.mktemp("build-cache")
+
+
 @pytest.fixture(autouse=True)
-def fake_aws(monkeypatch: pytest.MonkeyPatch) -> None:
+def fake_aws(monkeypatch: pytest.MonkeyPatch, build_cache: Path) -> None:
+    monkeypatch.setenv("OPS_BUILD_CACHE", str(build_cache))
     for key, value in {
         "AWS_ACCESS_KEY_ID": "testing",
         "AWS_SECRET_ACCESS_KEY": "testing",

@@ -17,7 +17,7 @@ from moto import mock_aws
 
 from ops.config import load_config
 from ops.errors import EXIT_TIMEOUT, OpsError, TimedOut
-from ops.package import zip_directory
+from ops.package import build_bundle, zip_directory
 from ops.push import (
     RegionClients,
     check_push,
@@ -66,7 +66,9 @@ def test_push_refuses_what_the_deployer_would_reject() -> None:
     with pytest.raises(OpsError, match="'billing' is not on the deployer's allow-list"):
         check_push(config, "billing", "dev")
     check_push(config, "worker-7", "prod")
-    assert resolve_function(config, "deployer") == ("acme-ops-deployer-deployer", "deployer")
+    name, built = resolve_function(config, "deployer")
+    assert name == "acme-ops-deployer-deployer"
+    assert built is not None and built() == build_bundle("deployer").zip_bytes()
 
 
 def test_upload_carries_the_checksum_lambda_will_compute() -> None:

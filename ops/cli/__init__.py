@@ -24,6 +24,10 @@ from ops.terminal import wants_colour
 # the first line of its docstring; tests/test_cli_errors.py checks that the two agree).
 COMMANDS = {
     "render": ("render", "Write the CloudFormation template for the config to stdout."),
+    "build": (
+        "build",
+        "Build the zips of the config's [[function]]s (all, or NAMES) for Lambda's platform.",
+    ),
     "validate": ("validate", "Check the config and lint the rendered template with cfn-lint."),
     "invoke": ("invoke", "Run the function of job NAME locally with a realistic Lambda context."),
     "event": ("event", "Print a sample event for job NAME's trigger."),
@@ -43,10 +47,6 @@ COMMANDS = {
     "destroy": (
         "destroy",
         "Delete the stack (its functions, roles, queues...).",
-    ),
-    "report": (
-        "report",
-        "What every job did: runs, failures, deleted / kept / skipped, actions, the last error.",
     ),
 }
 

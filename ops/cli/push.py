@@ -55,14 +55,15 @@ def command(
 ) -> None:
     """Upload FUNCTION's code to <prefix><STAGE>/FUNCTION.zip in the deploy bucket.
 
-    FUNCTION is a Lambda function name on the deployer's allow-list, or `deployer` for the
-    deployer itself (its code is then ops's own bundle unless --zip/--dir says otherwise).
+    FUNCTION is a Lambda function name on the deployer's allow-list, `deployer` for the
+    deployer itself (its code is then ops's own bundle unless --zip/--dir says otherwise), or
+    the name of a [[function]] with stages (its code is then its own build).
     """
     config = ops.config()
     deployer = deployer_of(config)
-    name, bundle = resolve_function(config, function)
+    name, built = resolve_function(config, function)
     check_push(config, name, stage)
-    data = zip_bytes(zip_path, dir_path, bundle)
+    data = zip_bytes(zip_path, dir_path, built)
     where = region or deployer.region
     check_endpoint(ops.aws.endpoint_url)
     check_region(where, ops.aws.endpoint_url)

@@ -8,6 +8,7 @@ from ops.aws import check_region
 from ops.cli.context import OpsContext, config_option, pass_ops
 from ops.errors import OpsError
 from ops.lint import lint_template
+from ops.models.user_function import secret_warnings
 from ops.render import render
 
 
@@ -19,7 +20,10 @@ def command(ops: OpsContext, regions: tuple[str, ...]) -> None:
     """Check the config and lint the rendered template with cfn-lint."""
     for region in regions:
         check_region(region)  # before cfn-lint, whose own refusal lists every region it knows
-    findings = lint_template(render(ops.config()), list(regions) or None)
+    config = ops.config()
+    for warning in secret_warnings(config.function):
+        click.echo(f"Warning: {config.source}: {warning}", err=True)
+    findings = lint_template(render(config), list(regions) or None)
     for finding in findings:
         click.echo(finding, err=True)
     if findings:

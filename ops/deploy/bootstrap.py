@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from ops.build import zip_for_key
 from ops.deploy.summary import Console
 from ops.errors import OpsError, UsageError
 from ops.package import Bundle, build_bundle
@@ -167,7 +168,7 @@ def upload_code(bucket: ArtifactBucket, keys: list[str], console: Console) -> li
     for key in keys:
         if bucket.has(key):
             continue
-        data = bundle_for_key(key).zip_bytes()
+        data = zip_for_key(key) if key.startswith("user/") else bundle_for_key(key).zip_bytes()
         console.line(f"Uploading {key} ({len(data):,} bytes) to {bucket.name}")
         bucket.put(key, data, "application/zip")
         uploaded.append(key)
