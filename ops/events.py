@@ -13,7 +13,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from ops import push
+from ops import push, user_events
 from ops.config import Config, Section
 from ops.naming import LOCAL_ACCOUNT, logical_id
 from templates import log_processors, responders
@@ -45,6 +45,7 @@ SAMPLES: dict[str, Sample] = {
     "responder": responders.sample_event,  # SNS-wrapped alarm (EventBridge for `alarms`)
     "deployer": push.sample_event,  # S3 ObjectCreated:Put of deploy/<stage>/<function>.zip
     "log_processor": log_processors.sample_event,  # awslogs.data: base64(gzip(JSON))
+    "function": user_events.sample_event,  # its trigger's: S3, SQS, SNS or a schedule
 }
 
 

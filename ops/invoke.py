@@ -15,9 +15,10 @@ import time
 import traceback
 import uuid
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
+from ops.build import unpacked
 from ops.config import Config
 from ops.errors import OpsError
 from ops.naming import LOCAL_ACCOUNT
@@ -59,6 +60,7 @@ class FunctionDefinition:
     memory: int
     environment: dict[str, str]
     unresolved: tuple[str, ...]  # variables whose value CloudFormation computes
+    code_path: str | None = None  # a [[function]]'s unpacked build, first on sys.path
 
 
 def function_definition(config: Config, item_name: str) -> FunctionDefinition:
@@ -69,7 +71,11 @@ def function_definition(config: Config, item_name: str) -> FunctionDefinition:
     for resource in template["Resources"].values():
         props = resource.get("Properties", {})
         if resource["Type"] == "AWS::Lambda::Function" and props.get("FunctionName") == name:
-            return _definition(name, props)
+            definition = _definition(name, props)
+            if section.key == "function":
+                index = list(config.function).index(item)
+                return replace(definition, code_path=str(unpacked(config, item, index)))
+            return definition
     raise OpsError(f"{item_name!r} renders no function of its own (it uses a native action)")
 
 
@@ -109,7 +115,11 @@ def invoke_local(
         env["AWS_ENDPOINT_URL"] = endpoint_url
     module_name, _, func_name = definition.handler.rpartition(".")
     context = LocalContext(definition.name, definition.memory, definition.timeout, region)
-    with _environment(env), contextlib.redirect_stdout(sys.stderr):
+    with (
+        _environment(env),
+        _code_on_path(definition.code_path),
+        contextlib.redirect_stdout(sys.stderr),
+    ):
         _reset_function_clients()
         handler = getattr(importlib.import_module(module_name), func_name)
         try:
@@ -136,6 +146,23 @@ def _reset_function_clients() -> None:
     from functions.runtime import aws
 
     aws.client.cache_clear()
+
+
+@contextlib.contextmanager
+def _code_on_path(folder: str | None) -> Iterator[None]:
+    """Import a [[function]]'s modules from its build, and forget them afterwards (another
+    function's build may have an `app` module too)."""
+    if folder is None:
+        yield
+        return
+    sys.path.insert(0, folder)
+    try:
+        yield
+    finally:
+        sys.path.remove(folder)
+        for name, module in list(sys.modules.items()):
+            if str(getattr(module, "__file__", "") or "").startswith(folder):
+                del sys.modules[name]
 
 
 @contextlib.contextmanager

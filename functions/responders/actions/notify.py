@@ -10,8 +10,6 @@ from functions.responders import webhook
 from functions.responders.alarm import AlarmEvent
 from functions.responders.plan import Clients, Skip, Step
 
-ACTION = "notify"  # the responder action this module performs (functions.runtime.registry)
-
 
 def plan(
     job: dict[str, Any],
