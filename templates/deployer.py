@@ -20,7 +20,6 @@ from awacs.aws import (
     Allow,
     ArnNotEquals,
     ArnNotLike,
-    Bool,
     Condition,
     ConditionElement,
     Deny,
@@ -36,6 +35,7 @@ from ops.errors import UsageError
 from ops.models.deployer import Deployer, Replica, deploy_regions
 from ops.models.user_function import deployable
 from ops.naming import function_name
+from templates.buckets import deny_insecure_transport, private_bucket
 from templates.common import (
     POLICY_VERSION,
     FunctionResources,
@@ -186,39 +186,7 @@ def _bucket(
             )
         ),
         BucketName=bucket,
-        VersioningConfiguration=s3.VersioningConfiguration(Status="Enabled"),
-        BucketEncryption=s3.BucketEncryption(
-            ServerSideEncryptionConfiguration=[
-                s3.ServerSideEncryptionRule(
-                    ServerSideEncryptionByDefault=s3.ServerSideEncryptionByDefault(
-                        SSEAlgorithm="AES256"
-                    )
-                )
-            ]
-        ),
-        PublicAccessBlockConfiguration=s3.PublicAccessBlockConfiguration(
-            BlockPublicAcls=True,
-            BlockPublicPolicy=True,
-            IgnorePublicAcls=True,
-            RestrictPublicBuckets=True,
-        ),
-        OwnershipControls=s3.OwnershipControls(
-            Rules=[s3.OwnershipControlsRule(ObjectOwnership="BucketOwnerEnforced")]
-        ),
-        LifecycleConfiguration=s3.LifecycleConfiguration(
-            Rules=[
-                s3.LifecycleRule(
-                    Id="old-uploads",
-                    Status="Enabled",
-                    NoncurrentVersionExpiration=s3.NoncurrentVersionExpiration(
-                        NoncurrentDays=NONCURRENT_DAYS
-                    ),
-                    AbortIncompleteMultipartUpload=s3.AbortIncompleteMultipartUpload(
-                        DaysAfterInitiation=1
-                    ),
-                )
-            ]
-        ),
+        **private_bucket("old-uploads", NONCURRENT_DAYS),
         NotificationConfiguration=s3.NotificationConfiguration(LambdaConfigurations=[notification]),
         Tags=ctx.tags(),
         **extra,
@@ -239,12 +207,7 @@ def _bucket_policy(
         writers.append(GetAtt(copier.role, "Arn"))
     statements = [
         # A Deny of every action narrows; it grants nothing.
-        _deny_everyone(
-            "DenyInsecureTransport",
-            awacs.s3.Action("*"),
-            [s3_arn(bucket), s3_arn(f"{bucket}/*")],
-            Bool("aws:SecureTransport", "false"),
-        ),
+        deny_insecure_transport(bucket),
         _deny_everyone(
             "UploadsOnlyByWriters",
             awacs.s3.PutObject,

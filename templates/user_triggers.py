@@ -13,11 +13,12 @@ from typing import Any
 
 import awacs.s3
 import awacs.sqs
-from awacs.aws import Bool, Condition, Deny, PolicyDocument, Principal, Statement
+from awacs.aws import PolicyDocument, Statement
 from troposphere import AWSObject, Ref, awslambda, s3, sns
 
 from ops.models.user_function import S3Trigger, UserFunction
 from ops.naming import logical_id
+from templates.buckets import deny_insecure_transport, private_bucket
 from templates.common import (
     POLICY_VERSION,
     FunctionResources,
@@ -30,6 +31,7 @@ from templates.common import (
     s3_arn,
 )
 
+NONCURRENT_DAYS = 30  # how long an overwritten upload stays restorable
 ASYNC_EVENT_AGE = 21600  # S3 and SNS events may wait this long (Lambda's maximum)
 
 
@@ -141,39 +143,7 @@ def _bucket(ctx: RenderContext, name: str) -> AWSObject:
         s3.Bucket(
             logical,
             BucketName=name,
-            VersioningConfiguration=s3.VersioningConfiguration(Status="Enabled"),
-            BucketEncryption=s3.BucketEncryption(
-                ServerSideEncryptionConfiguration=[
-                    s3.ServerSideEncryptionRule(
-                        ServerSideEncryptionByDefault=s3.ServerSideEncryptionByDefault(
-                            SSEAlgorithm="AES256"
-                        )
-                    )
-                ]
-            ),
-            PublicAccessBlockConfiguration=s3.PublicAccessBlockConfiguration(
-                BlockPublicAcls=True,
-                BlockPublicPolicy=True,
-                IgnorePublicAcls=True,
-                RestrictPublicBuckets=True,
-            ),
-            OwnershipControls=s3.OwnershipControls(
-                Rules=[s3.OwnershipControlsRule(ObjectOwnership="BucketOwnerEnforced")]
-            ),
-            LifecycleConfiguration=s3.LifecycleConfiguration(
-                Rules=[
-                    s3.LifecycleRule(
-                        Id="old-versions",
-                        Status="Enabled",
-                        NoncurrentVersionExpiration=s3.NoncurrentVersionExpiration(
-                            NoncurrentDays=30
-                        ),
-                        AbortIncompleteMultipartUpload=s3.AbortIncompleteMultipartUpload(
-                            DaysAfterInitiation=1
-                        ),
-                    )
-                ]
-            ),
+            **private_bucket("old-versions", NONCURRENT_DAYS),
             NotificationConfiguration=s3.NotificationConfiguration(LambdaConfigurations=[]),
             Tags=ctx.tags(),
             Metadata=checkov_skips(
@@ -190,16 +160,10 @@ def _bucket(ctx: RenderContext, name: str) -> AWSObject:
 
 
 def _tls_only(logical: str, name: str, bucket: s3.Bucket) -> s3.BucketPolicy:
-    statement = Statement(
-        Sid="DenyInsecureTransport",
-        Effect=Deny,
-        Principal=Principal("*"),
-        Action=[awacs.s3.Action("*")],  # a Deny of every action narrows; it grants nothing
-        Resource=[s3_arn(name), s3_arn(f"{name}/*")],
-        Condition=Condition(Bool("aws:SecureTransport", "false")),
-    )
     return s3.BucketPolicy(
         f"{logical}Policy",
         Bucket=Ref(bucket),
-        PolicyDocument=PolicyDocument(Version=POLICY_VERSION, Statement=[statement]),
+        PolicyDocument=PolicyDocument(
+            Version=POLICY_VERSION, Statement=[deny_insecure_transport(name)]
+        ),
     )
