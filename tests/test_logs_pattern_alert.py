@@ -15,7 +15,7 @@ from moto import mock_aws
 
 from functions.logs.decode import awslogs_data, decode
 from functions.logs.handler import process
-from functions.logs.sinks import SinkError
+from functions.logs.sinks import SinkError, WebhookSink
 from functions.runtime import settings
 from functions.runtime.budget import TimeBudget
 from tests.conftest import REGION
@@ -162,7 +162,8 @@ def test_webhook_retries_a_5xx_then_fails_loudly(
     aws: dict[str, Any], webhook: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     aws["secretsmanager"].create_secret(Name="acme/hook", SecretString=webhook)
-    monkeypatch.setattr("functions.logs.sinks.WebhookSink.backoff_seconds", 0.0)
+    slept: list[float] = []  # the backoff, recorded instead of waited for
+    monkeypatch.setattr(WebhookSink, "pause", lambda _sink, seconds: slept.append(seconds))
     Hook.statuses = [503, 200]
     assert alert(aws, webhook_job(), LINES, NOW)["sent"]
     Hook.statuses = [500, 500, 500]
@@ -172,3 +173,4 @@ def test_webhook_retries_a_5xx_then_fails_loudly(
     with pytest.raises(SinkError, match="400 after 1 tries"):
         alert(aws, webhook_job(), LINES, NOW + timedelta(minutes=1))
     assert len(Hook.bodies) == 6
+    assert slept == [0.5, 0.5, 1.0]  # 503 then 200; 500, 500, 500 (no wait after the last)

@@ -82,8 +82,7 @@ class WebhookSink:
     secret_id: str
     opener: Opener | None = None  # urllib.request.urlopen unless a test injects one
     attempts: int = 3
-    backoff_seconds: float = 0.5
-    sleep: Callable[[float], None] = time.sleep
+    backoff_seconds: float = 0.5  # before the second try; doubled before each later one
 
     def url(self) -> str:
         value = secret(self.secret_id, self.secrets_client).strip()
@@ -102,8 +101,11 @@ class WebhookSink:
             delay = self.backoff_seconds * 2 ** (attempt - 1)
             if status not in RETRYABLE_STATUS or attempt == self.attempts or budget.left() < delay:
                 break
-            self.sleep(delay)
+            self.pause(delay)
         raise SinkError(f"webhook answered {status or 'nothing'} after {attempt} tries: {detail}")
+
+    def pause(self, seconds: float) -> None:
+        time.sleep(seconds)
 
     def _post(self, url: str, body: bytes, key: str) -> tuple[int, str]:
         import urllib.error

@@ -76,7 +76,6 @@ class TokenBucket:
         self.clock = clock or RealClock()
         self._tokens = burst
         self._last = self.clock.monotonic()
-        self.waited = 0.0  # total seconds spent waiting, for the report and the benchmark
 
     def take(self) -> None:
         now = self.clock.monotonic()
@@ -87,7 +86,6 @@ class TokenBucket:
             return
         wait = (1 - self._tokens) / self.rate
         self.clock.sleep(wait)
-        self.waited += wait
         # The token that accrued while we slept is spent on this request.
         self._tokens, self._last = 0.0, now + wait
 

@@ -223,7 +223,3 @@ def parse_time(value: str | datetime) -> datetime:
     micros = (fraction or "0")[:6].ljust(6, "0")
     offset = "+00:00" if zone in (None, "Z") else zone[:3] + ":" + zone[-2:]
     return datetime.fromisoformat(f"{base}.{micros}{offset}").astimezone(UTC)
-
-
-def from_millis(value: int) -> datetime:
-    return datetime.fromtimestamp(value / 1000, tz=UTC)

@@ -1,5 +1,5 @@
-"""A function's settings: its job from the environment, configuration from SSM Parameter Store
-and secrets from Secrets Manager, read at run time and never baked into the zip or the template.
+"""A function's settings: its job from the environment and secrets from Secrets Manager, read
+at run time and never baked into the zip or the template.
 """
 
 from __future__ import annotations
@@ -42,8 +42,3 @@ def secret(secret_id: str, client: Any, ttl: float = SECRET_TTL_SECONDS) -> str:
     value = client.get_secret_value(SecretId=secret_id)["SecretString"]
     _secrets[secret_id] = (now, value)
     return str(value)
-
-
-def parameter(name: str, client: Any) -> str:
-    """An SSM parameter's value (decrypted), read at run time."""
-    return str(client.get_parameter(Name=name, WithDecryption=True)["Parameter"]["Value"])
