@@ -28,7 +28,6 @@ from awacs.aws import (
     Statement,
     StringEquals,
 )
-from awacs.sts import AssumeRole
 from troposphere import GetAtt, Ref, awslambda, iam, s3
 
 from ops.errors import UsageError
@@ -48,6 +47,7 @@ from templates.common import (
     arn,
     checkov_skips,
     s3_arn,
+    trust,
 )
 
 HANDLER = "functions.deployer.handler.handler"
@@ -335,7 +335,8 @@ def replication_role(ctx: RenderContext, deployer: Deployer) -> iam.Role:
         awacs.s3.GetObjectVersionAcl,
         awacs.s3.GetObjectVersionTagging,
     ]
-    replicating = [awacs.s3.ReplicateObject, awacs.s3.ReplicateDelete, awacs.s3.ReplicateTags]
+    # No ReplicateDelete: delete markers are not replicated (DeleteMarkerReplication Disabled).
+    replicating = [awacs.s3.ReplicateObject, awacs.s3.ReplicateTags]
     statements = [
         allow(
             "SourceBucket",
@@ -345,19 +346,10 @@ def replication_role(ctx: RenderContext, deployer: Deployer) -> iam.Role:
         allow("SourceObjects", reading, [s3_arn(f"{source}/{deployer.prefix}*")]),
         allow("ReplicaObjects", replicating, replicas),
     ]
-    trust = PolicyDocument(
-        Version=POLICY_VERSION,
-        Statement=[
-            Statement(
-                Effect=Allow,
-                Action=[AssumeRole],
-                Principal=Principal("Service", ["s3.amazonaws.com"]),
-            )
-        ],
-    )
     return iam.Role(
         "DeployReplicationRole",
-        AssumeRolePolicyDocument=trust,
+        # Only S3 on behalf of this account's buckets may assume it (confused-deputy guard).
+        AssumeRolePolicyDocument=trust("s3.amazonaws.com", source_account=True),
         Policies=[
             iam.Policy(
                 PolicyName="replicate-uploads",

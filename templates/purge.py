@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from functools import singledispatch
 
 import awacs.awslambda
 import awacs.ec2
@@ -47,7 +47,7 @@ def add_purge_job(ctx: RenderContext, job: PurgeJob) -> FunctionResources:
             settings=job,
             handler=HANDLER,
             bundle=BUNDLE,
-            statements=[*POLICIES[job.target](job), *continuation_statements(ctx, job)],
+            statements=[*target_statements(job), *continuation_statements(ctx, job)],
             job=job_settings(job),
             description=f"ops purge {job.name}: {job.target} older than {job.older_than}",
             reserved_concurrency=1,  # scheduled runs never overlap
@@ -78,8 +78,15 @@ def continuation_statements(ctx: RenderContext, job: PurgeJob) -> list[Statement
     return [allow("HandOnToItself", [awacs.awslambda.InvokeFunction], [itself])]
 
 
-def s3_statements(job: PurgeJob) -> list[Statement]:
-    assert isinstance(job, S3Purge)
+@singledispatch
+def target_statements(job: PurgeJob) -> list[Statement]:
+    """The IAM statements the target's function needs: one implementation per model class,
+    registered below (tests/test_registries.py checks every target has one)."""
+    raise TypeError(f"no IAM statements for purge target {job.target!r} in templates/purge.py")
+
+
+@target_statements.register
+def s3_statements(job: S3Purge) -> list[Statement]:
     bucket = s3_arn(job.bucket)
     under_prefix = Condition(StringLike("s3:prefix", [f"{job.prefix}*"]))
     return [
@@ -98,8 +105,8 @@ def s3_statements(job: PurgeJob) -> list[Statement]:
     ]
 
 
-def lambda_versions_statements(job: PurgeJob) -> list[Statement]:
-    assert isinstance(job, LambdaVersionsPurge)
+@target_statements.register
+def lambda_versions_statements(job: LambdaVersionsPurge) -> list[Statement]:
     functions = arn("lambda", f"function:{job.function_prefix}*")
     # GetResources (Resource Groups Tagging API), ListFunctions and ListEventSourceMappings have
     # no resource-level permissions: IAM accepts only "*" for them.
@@ -122,8 +129,8 @@ def lambda_versions_statements(job: PurgeJob) -> list[Statement]:
     ]
 
 
-def ebs_snapshots_statements(job: PurgeJob) -> list[Statement]:
-    assert isinstance(job, EbsSnapshotsPurge)
+@target_statements.register
+def ebs_snapshots_statements(job: EbsSnapshotsPurge) -> list[Statement]:
     tagged = {f"aws:ResourceTag/{key}": value for key, value in sorted(job.tags.items())}
     return [
         # DescribeSnapshots and DescribeImages have no resource-level permissions ("*" only).
@@ -142,8 +149,8 @@ def ebs_snapshots_statements(job: PurgeJob) -> list[Statement]:
     ]
 
 
-def log_streams_statements(job: PurgeJob) -> list[Statement]:
-    assert isinstance(job, LogStreamsPurge)
+@target_statements.register
+def log_streams_statements(job: LogStreamsPurge) -> list[Statement]:
     return [
         # DescribeLogGroups has no resource-level permissions ("*" only).
         allow("ListLogGroups", [awacs.logs.DescribeLogGroups], ["*"]),
@@ -154,12 +161,3 @@ def log_streams_statements(job: PurgeJob) -> list[Statement]:
             [arn("logs", f"log-group:{job.log_group_prefix}*")],
         ),
     ]
-
-
-# The IAM statements each target's function needs. Further targets register here.
-POLICIES: dict[str, Callable[[PurgeJob], list[Statement]]] = {
-    "s3": s3_statements,
-    "lambda-versions": lambda_versions_statements,
-    "ebs-snapshots": ebs_snapshots_statements,
-    "log-streams": log_streams_statements,
-}

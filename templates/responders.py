@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Callable
 from datetime import UTC, datetime
+from functools import singledispatch
 from typing import Any
 
 import awacs.application_autoscaling
@@ -40,7 +40,9 @@ from ops.models.responder import (
     COMPARISONS,
     AlarmDefinition,
     DynamoDBScale,
+    Ec2Native,
     LambdaConcurrency,
+    Notify,
     RdsExtendStorage,
     Responder,
 )
@@ -67,20 +69,14 @@ FAMILY = "responder"
 MARKER_TABLE = "ResponderMarkers"
 TOPIC_KEY = "ResponderTopicKey"
 MAX_EVENT_AGE = 3600  # an alarm an hour old is re-checked anyway; older ones go to the DLQ
-NATIVE_ARNS = {
-    "ec2-recover": "recover",
-    "ec2-reboot": "reboot",
-    "ec2-stop": "stop",
-    "ec2-terminate": "terminate",
-}
 
 
 def add_responder(ctx: RenderContext, item: Responder) -> FunctionResources | cloudwatch.Alarm:
     """A function with its trigger; a native action renders the alarm alone."""
-    if item.native:
+    if isinstance(item, Ec2Native):
         assert item.alarm is not None  # the config's cross-check requires it
         action = Sub(
-            f"arn:${{AWS::Partition}}:automate:${{AWS::Region}}:ec2:{NATIVE_ARNS[item.action]}"
+            f"arn:${{AWS::Partition}}:automate:${{AWS::Region}}:ec2:{item.automate_action}"
         )
         return _alarm(ctx, item, item.alarm, [action, *ctx.alarm_actions], ok=ctx.alarm_actions)
     name = alarm_name(ctx, item)
@@ -230,6 +226,9 @@ def _marker_table(ctx: RenderContext) -> dynamodb.Table:
     )
 
 
+ALARMS_HERE = "arn:${AWS::Partition}:cloudwatch:${AWS::Region}:${AWS::AccountId}:alarm:*"
+
+
 def _topic_key(ctx: RenderContext) -> kms.Key:
     """One customer-managed key for every responder topic, usable by CloudWatch alarms."""
     if TOPIC_KEY in ctx.template.resources:
@@ -254,6 +253,14 @@ def _topic_key(ctx: RenderContext) -> kms.Key:
                 Principal=Principal("Service", ["cloudwatch.amazonaws.com"]),
                 Action=[awacs.kms.GenerateDataKey, awacs.kms.Decrypt],
                 Resource=["*"],
+                # Confused-deputy guard, as on the topics: this account's alarms only (CloudWatch
+                # passes both keys to KMS; EventBridge, which does not, never uses this key).
+                Condition=Condition(
+                    [
+                        StringEquals("aws:SourceAccount", Ref("AWS::AccountId")),
+                        ArnLike("aws:SourceArn", Sub(ALARMS_HERE)),
+                    ]
+                ),
             ),
         ],
     )  # fmt: skip
@@ -283,7 +290,7 @@ def _statements(item: Responder, markers: dynamodb.Table, name: str) -> list[Sta
             [arn("cloudwatch", f"alarm:{p}") for p in patterns],
         ),
         allow("Markers", marking, [GetAtt(markers, "Arn")]),
-        *ACTION_STATEMENTS.get(item.action, lambda _: [])(item),
+        *action_statements(item),
     ]
     if item.webhook_secret:  # a name: the model takes no ARN here
         secret = secret_arn(item.webhook_secret)
@@ -291,8 +298,20 @@ def _statements(item: Responder, markers: dynamodb.Table, name: str) -> list[Sta
     return found
 
 
-def dynamodb_statements(item: Responder) -> list[Statement]:
-    assert isinstance(item, DynamoDBScale)
+@singledispatch
+def action_statements(item: Responder) -> list[Statement]:
+    """The IAM statements an action needs beyond alarms, markers and the webhook secret: one
+    implementation per model class with a function (tests/test_registries.py checks each)."""
+    raise TypeError(f"no IAM statements for responder action {item.action!r} in {__name__}")
+
+
+@action_statements.register
+def notify_statements(item: Notify) -> list[Statement]:
+    return []  # it only posts to the webhook, whose secret every responder may read
+
+
+@action_statements.register
+def dynamodb_statements(item: DynamoDBScale) -> list[Statement]:
     return [
         allow(
             "TableCapacity",
@@ -304,24 +323,16 @@ def dynamodb_statements(item: Responder) -> list[Statement]:
     ]
 
 
-def rds_statements(item: Responder) -> list[Statement]:
-    assert isinstance(item, RdsExtendStorage)
+@action_statements.register
+def rds_statements(item: RdsExtendStorage) -> list[Statement]:
     storage = [awacs.rds.DescribeDBInstances, awacs.rds.ModifyDBInstance]
     return [allow("InstanceStorage", storage, [arn("rds", f"db:{item.db_instance}")])]
 
 
-def lambda_statements(item: Responder) -> list[Statement]:
-    assert isinstance(item, LambdaConcurrency)
+@action_statements.register
+def lambda_statements(item: LambdaConcurrency) -> list[Statement]:
     concurrency = [awacs.awslambda.GetFunctionConcurrency, awacs.awslambda.PutFunctionConcurrency]
     return [allow("FunctionConcurrency", concurrency, [arn("lambda", f"function:{item.function}")])]
-
-
-# The IAM statements each action needs beyond alarms, markers and the webhook secret.
-ACTION_STATEMENTS: dict[str, Callable[[Responder], list[Statement]]] = {
-    "dynamodb-scale": dynamodb_statements,
-    "rds-extend-storage": rds_statements,
-    "lambda-concurrency": lambda_statements,
-}
 
 
 def sample_event(config: Config, section: Any, item: Responder, region: str) -> dict[str, Any]:

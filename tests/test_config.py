@@ -185,3 +185,33 @@ def test_invalid_toml_is_a_config_error(write_config) -> None:
     path = write_config("[stack\nname=1")
     result = CliRunner().invoke(cli, ["render", "--config", str(path)])
     assert result.exit_code == 2 and "not valid TOML" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("tags", "says"),
+    [
+        ({"aws:team": "sre"}, "'aws:team': the aws: prefix and ops:stack are reserved"),
+        ({"AWS:team": "sre"}, "'AWS:team': the aws: prefix"),
+        ({"ops:stack": "x"}, "'ops:stack': the aws: prefix and ops:stack are reserved"),
+        ({"team": "x" * 257}, "'team': a value is 1 to 256"),
+        ({"team": ""}, "'team': a value is 1 to 256"),
+        ({"k" * 129: "x"}, "a key is 1 to 128"),
+        ({"team": "a;b"}, "'team': a value is 1 to 256 letters"),
+        (
+            {f"t{i}": "x" for i in range(50)},
+            "at most 49 tags (CloudFormation's 50, one is ops:stack)",
+        ),
+    ],
+)
+def test_tags_cloudformation_would_refuse_are_config_errors(tags: dict, says: str) -> None:
+    data = {"stack": {"name": "acme-ops", "tags": tags}, "purge": [GOOD_JOB]}
+    [message] = problems(data)
+    assert message.startswith("stack.tags: ") and says in message, message
+
+
+def test_tags_within_the_limits_load() -> None:
+    tags = {f"t{i}": "x" for i in range(48)} | {"cost-centre": "SRE / 42 @ eu:west=+_."}
+    config = parse_config(
+        {"stack": {"name": "acme-ops", "tags": tags}, "purge": [GOOD_JOB]}, Path("ops.toml")
+    )
+    assert config.stack.tags == tags

@@ -129,6 +129,9 @@ def test_replication_role_has_exactly_what_s3_needs() -> None:
     by_sid = statements(res, "DeployReplicationRole")
     trust = res["DeployReplicationRole"]["Properties"]["AssumeRolePolicyDocument"]["Statement"]
     assert trust[0]["Principal"] == {"Service": ["s3.amazonaws.com"]}
+    assert trust[0]["Condition"] == {
+        "StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}
+    }
     source = "arn:${AWS::Partition}:s3:::acme-functions-eu-west-1"
     replica = "arn:${AWS::Partition}:s3:::acme-functions-ap-northeast-1"
     assert by_sid == {
@@ -151,7 +154,7 @@ def test_replication_role_has_exactly_what_s3_needs() -> None:
         "ReplicaObjects": {
             "Sid": "ReplicaObjects",
             "Effect": "Allow",
-            "Action": ["s3:ReplicateObject", "s3:ReplicateDelete", "s3:ReplicateTags"],
+            "Action": ["s3:ReplicateObject", "s3:ReplicateTags"],  # no deletes replicate
             "Resource": [{SUB: f"{replica}/deploy/*"}],
         },
     }

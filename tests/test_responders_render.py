@@ -47,11 +47,18 @@ def test_defined_alarm_goes_through_an_encrypted_topic_to_the_function() -> None
     assert (permission["Principal"], permission["SourceArn"]) == ("sns.amazonaws.com", topic)
 
 
+ALARMS_HERE = "arn:${AWS::Partition}:cloudwatch:${AWS::Region}:${AWS::AccountId}:alarm:*"
+
+
 def test_topic_key_lets_cloudwatch_publish_and_names_no_wildcard_action() -> None:
     key = resources()["ResponderTopicKey"]["Properties"]["KeyPolicy"]["Statement"]
     publish = next(s for s in key if s["Sid"] == "AlarmsPublishToEncryptedTopics")
     assert publish["Principal"] == {"Service": ["cloudwatch.amazonaws.com"]}
     assert sorted(publish["Action"]) == ["kms:Decrypt", "kms:GenerateDataKey"]
+    assert publish["Condition"] == {  # this account's alarms only, as on the topic itself
+        "StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}},
+        "ArnLike": {"aws:SourceArn": {"Fn::Sub": ALARMS_HERE}},
+    }
     assert all("*" not in a for s in key for a in s["Action"])
 
 

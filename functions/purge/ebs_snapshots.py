@@ -28,6 +28,8 @@ from functions.purge.planning import Deletion, TargetRun, parse_time
 from functions.purge.report import PurgeReport
 from functions.runtime.budget import TimeBudget
 
+TARGET = "ebs-snapshots"  # the purge target this module runs (functions.runtime.registry)
+
 TARGET = "ebs-snapshots"
 GONE = frozenset({"InvalidSnapshot.NotFound"})
 AMI_ID = re.compile(r"\bami-[0-9a-f]{8,17}\b")

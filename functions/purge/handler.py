@@ -10,7 +10,6 @@ error after reporting, so the Errors alarm and the dead-letter destination see i
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -20,15 +19,8 @@ from functions.purge.continuation import hand_on, older_than
 from functions.purge.report import PurgeReport, Rejected
 from functions.runtime import log, metrics
 from functions.runtime.budget import TimeBudget
+from functions.runtime.registry import kind_module
 from functions.runtime.settings import job as load_job
-
-# target -> module under functions.purge with `run(job, *, now, budget, event) -> PurgeReport`.
-TARGETS = {
-    "s3": "s3",
-    "lambda-versions": "lambda_versions",
-    "ebs-snapshots": "ebs_snapshots",
-    "log-streams": "log_streams",
-}
 
 
 class PurgeFailed(Exception):
@@ -54,14 +46,16 @@ def run_job(
     An event this job does not run on is reported as "rejected", and nothing else happens.
     """
     target = job.get("target")
-    if target not in TARGETS:
-        raise ValueError(f"unknown purge target {target!r} in $OPS_JOB")
+    try:
+        # The module named after the target: `run(job, *, now, budget, event) -> PurgeReport`.
+        module = kind_module("functions.purge", target, "TARGET")
+    except ValueError:
+        raise ValueError(f"unknown purge target {target!r} in $OPS_JOB") from None
     name = str(job.get("name"))
     log.bind(job=name, target=target, request_id=getattr(context, "aws_request_id", None))
     try:
         # Before any client exists: a foreign event or a bad continuation touches nothing.
         begin = trigger.start(event, job, now)
-        module = importlib.import_module(f"functions.purge.{TARGETS[target]}")
         budget = TimeBudget.from_context(context)
         # The target measures `older_than` back from this, so its cutoff is `begin.cutoff`.
         measured_from = begin.cutoff + older_than(job)

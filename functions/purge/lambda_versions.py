@@ -35,6 +35,8 @@ from functions.purge.planning import Deletion, TargetRun, parse_time
 from functions.purge.report import PurgeReport
 from functions.runtime.budget import TimeBudget
 
+TARGET = "lambda-versions"  # the purge target this module runs (functions.runtime.registry)
+
 TARGET = "lambda-versions"
 # A function deleted between selection and listing (the tagging API lags) is simply skipped.
 GONE = frozenset({"ResourceNotFoundException"})

@@ -32,6 +32,8 @@ from functions.purge.planning import Deletion, TargetRun, write_cursor
 from functions.purge.report import PurgeReport
 from functions.runtime.budget import TimeBudget
 
+TARGET = "log-streams"  # the purge target this module runs (functions.runtime.registry)
+
 TARGET = "log-streams"
 CHUNK = 1000  # streams decided together: 20 DescribeLogStreams pages
 GONE = frozenset({"ResourceNotFoundException"})

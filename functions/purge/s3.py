@@ -56,6 +56,8 @@ from functions.purge.s3_listing import (
 )
 from functions.runtime.budget import TimeBudget
 
+TARGET = "s3"  # the purge target this module runs (functions.runtime.registry)
+
 __all__ = ["BATCH_SIZE", "Pacer", "run", "s3_client"]
 
 MAX_ATTEMPTS = 10  # botocore attempts per call: SlowDown bursts need more than the default

@@ -18,7 +18,6 @@ repeated. Everything AWS is injected: clients, the marker store, the clock.
 from __future__ import annotations
 
 import fnmatch
-import importlib
 import math
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -29,14 +28,8 @@ from functions.responders import webhook
 from functions.responders.alarm import AlarmEvent, Malformed
 from functions.responders.markers import MarkerStore
 from functions.responders.plan import ActionRefused, Clients, Skip, Step
+from functions.runtime.registry import kind_module
 
-# action -> module under functions.responders.actions with `plan(...)`.
-ACTIONS = {
-    "dynamodb-scale": "dynamodb",
-    "rds-extend-storage": "rds",
-    "lambda-concurrency": "concurrency",
-    "notify": "notify",
-}
 STATE_INDEPENDENT = {"notify"}  # tells about the change even when the alarm has moved on
 QUIET_SKIPS = {
     "duplicate",
@@ -261,8 +254,11 @@ def _tell(
 
 
 def _planner(action: str) -> Callable[..., Step | Skip]:
-    module = importlib.import_module(f"functions.responders.actions.{ACTIONS[action]}")
-    return module.plan
+    """`plan` of the module named after the action (functions.responders.actions.<action>)."""
+    planner: Callable[..., Step | Skip] = kind_module(
+        "functions.responders.actions", action, "ACTION"
+    ).plan
+    return planner
 
 
 def _marker_key(job: dict[str, Any], alarm: AlarmEvent) -> str:

@@ -48,6 +48,10 @@ COMMANDS = {
         "destroy",
         "Delete the stack (its functions, roles, queues...).",
     ),
+    "report": (
+        "report",
+        "What every job did: runs, failures, deleted / kept / skipped, actions, the last error.",
+    ),
 }
 
 

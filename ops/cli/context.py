@@ -150,3 +150,30 @@ def parameters_option(func: F) -> F:
         type=click.Path(dir_okay=False),
         help="JSON or TOML file of template parameter values.",
     )(func)
+
+
+class DurationType(click.ParamType):
+    """`30s`, `15m`, `1h`, `7d` (the config's durations) as whole seconds."""
+
+    name = "duration"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
+        if isinstance(value, int):
+            return value
+        from ops.schema import Duration
+
+        try:
+            return int(Duration.parse(str(value)))
+        except ValueError as exc:
+            self.fail(str(exc), param, ctx)
+
+
+def since_option(default: str) -> Callable[[F], F]:
+    """`--since DURATION` as `since` (seconds): how far back from now to read."""
+    return click.option(
+        "--since",
+        type=DurationType(),
+        default=default,
+        show_default=True,
+        help="How far back to read: 30s, 15m, 1h, 7d.",
+    )

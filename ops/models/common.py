@@ -43,6 +43,24 @@ def check_stack_name(value: str) -> str | None:
     return None
 
 
+MAX_TAGS = 49  # CloudFormation takes 50 stack tags; ops adds its own `ops:stack`
+_TAG_TEXT = re.compile(r"^[\w\s.:/=+\-@]*$")  # what every tagging service accepts
+
+
+def check_tags(value: dict[str, str]) -> str | None:
+    """Tags CloudFormation and every tagged service accept, checked before any deploy."""
+    if len(value) > MAX_TAGS:
+        return f"at most {MAX_TAGS} tags (CloudFormation's 50, one is ops:stack), got {len(value)}"
+    for key, text in value.items():
+        if key.lower().startswith("aws:") or key == "ops:stack":
+            return f"{key!r}: the aws: prefix and ops:stack are reserved"
+        if not 1 <= len(key) <= 128 or not _TAG_TEXT.match(key):
+            return f"{key!r}: a key is 1 to 128 letters, digits, spaces and _ . : / = + - @"
+        if not isinstance(text, str) or not 1 <= len(text) <= 256 or not _TAG_TEXT.match(text):
+            return f"{key!r}: a value is 1 to 256 letters, digits, spaces and _ . : / = + - @"
+    return None
+
+
 def check_sns_arn(value: str) -> str | None:
     if not value.startswith("arn:") or ":sns:" not in value:
         return f"expected an SNS topic ARN (arn:aws:sns:REGION:ACCOUNT:NAME), got {value!r}"
@@ -57,7 +75,7 @@ class StackConfig:
     runtime: str = setting(
         "python3.13", check=check_one_of(*PYTHON_RUNTIMES), doc="default function runtime"
     )
-    tags: dict[str, str] = setting({}, doc="tags for the stack and its resources")
+    tags: dict[str, str] = setting({}, check=check_tags, doc="tags for the stack and its resources")
     artifact_bucket: str | None = setting(
         None,
         check=check_bucket,

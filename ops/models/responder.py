@@ -109,6 +109,15 @@ class Responder(FunctionSettings):
         """Rendered as a CloudWatch alarm action, with no function of its own."""
         return self.action in NATIVE_ACTIONS
 
+    def bound_problems(self) -> list[tuple[str, str]]:
+        """(key, what was expected) for bounds that contradict each other."""
+        return []
+
+    def watched_resource(self) -> tuple[str, str, str] | None:
+        """(namespace, dimension, value) naming the resource the action touches, which an
+        alarm defined here must watch; None when the action touches none."""
+        return None
+
 
 @dataclass(frozen=True, kw_only=True)
 class DynamoDBScale(Responder):
@@ -125,6 +134,14 @@ class DynamoDBScale(Responder):
     )
     lower_on_ok: bool = setting(False, doc="with direction 'up': lower again on OK")
 
+    def bound_problems(self) -> list[tuple[str, str]]:
+        if self.floor > self.ceiling:
+            return [("floor", f"expected at most ceiling ({self.ceiling}), got {self.floor}")]
+        return []
+
+    def watched_resource(self) -> tuple[str, str, str] | None:
+        return ("AWS/DynamoDB", "TableName", self.table)
+
 
 @dataclass(frozen=True, kw_only=True)
 class RdsExtendStorage(Responder):
@@ -140,6 +157,14 @@ class RdsExtendStorage(Responder):
         Duration(RDS_STORAGE_COOLDOWN), doc="least time between two extensions (>= 6h)"
     )
 
+    def bound_problems(self) -> list[tuple[str, str]]:
+        if (self.cooldown or 0) < RDS_STORAGE_COOLDOWN:
+            return [("cooldown", "expected at least 6h: RDS allows one storage change per 6 h")]
+        return []
+
+    def watched_resource(self) -> tuple[str, str, str] | None:
+        return ("AWS/RDS", "DBInstanceIdentifier", self.db_instance)
+
 
 @dataclass(frozen=True, kw_only=True)
 class LambdaConcurrency(Responder):
@@ -151,6 +176,14 @@ class LambdaConcurrency(Responder):
     ceiling: int = setting(check=check_range(1, 100000), doc="never raise above this")
     factor: float = setting(2.0, check=check_range(1.1, 10), doc="multiply by this on ALARM")
     restore_on_ok: bool = setting(True, doc="set the baseline back on OK")
+
+    def bound_problems(self) -> list[tuple[str, str]]:
+        if self.baseline > self.ceiling:
+            return [("baseline", f"expected at most ceiling ({self.ceiling})")]
+        return []
+
+    def watched_resource(self) -> tuple[str, str, str] | None:
+        return ("AWS/Lambda", "FunctionName", self.function)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -174,6 +207,14 @@ class Ec2Native(Responder):
     )
     instance: str = setting(check=_matching(_INSTANCE, "an EC2 instance id"), doc="instance")
 
+    @property
+    def automate_action(self) -> str:
+        """CloudWatch's EC2 alarm action (`arn:<partition>:automate:<region>:ec2:<this>`)."""
+        return self.action.removeprefix("ec2-")
+
+    def watched_resource(self) -> tuple[str, str, str] | None:
+        return ("AWS/EC2", "InstanceId", self.instance)
+
 
 RESPONDER_ACTIONS: dict[str, type[Responder]] = {
     "dynamodb-scale": DynamoDBScale,
@@ -189,7 +230,7 @@ def cross_check(config: Config, loader: Loader) -> None:
     for index, item in enumerate(config.sections.get("responder", ())):
         path = f"responder[{index}]"
         _check_source(item, path, loader)
-        for key, message in _bound_problems(item):
+        for key, message in item.bound_problems():
             loader.problem(f"{path}.{key}", message)
         if item.alarm is not None:
             for key, message in _alarm_problems(item, item.alarm):
@@ -209,24 +250,13 @@ def _check_source(item: Responder, path: str, loader: Loader) -> None:
         )
 
 
-def _bound_problems(item: Responder) -> list[tuple[str, str]]:
-    found = []
-    if isinstance(item, DynamoDBScale) and item.floor > item.ceiling:
-        found.append(("floor", f"expected at most ceiling ({item.ceiling}), got {item.floor}"))
-    if isinstance(item, LambdaConcurrency) and item.baseline > item.ceiling:
-        found.append(("baseline", f"expected at most ceiling ({item.ceiling})"))
-    if isinstance(item, RdsExtendStorage) and (item.cooldown or 0) < RDS_STORAGE_COOLDOWN:
-        found.append(("cooldown", "expected at least 6h: RDS allows one storage change per 6 h"))
-    return found
-
-
 def _alarm_problems(item: Responder, alarm: AlarmDefinition) -> list[tuple[str, str]]:
     found = []
     if alarm.period * alarm.evaluation_periods > 86400:
         found.append(("evaluation_periods", "period x evaluation_periods must be at most 1 day"))
     if (alarm.datapoints_to_alarm or 0) > alarm.evaluation_periods:
         found.append(("datapoints_to_alarm", "expected at most evaluation_periods"))
-    named = _named_resource(item)
+    named = item.watched_resource()
     if named and alarm.namespace == named[0] and alarm.dimensions.get(named[1]) != named[2]:
         found.append(
             (
@@ -240,16 +270,3 @@ def _alarm_problems(item: Responder, alarm: AlarmDefinition) -> list[tuple[str, 
     if item.action == "ec2-recover" and alarm.metric != "StatusCheckFailed_System":
         found.append(("metric", "ec2-recover works only on StatusCheckFailed_System"))
     return found
-
-
-def _named_resource(item: Responder) -> tuple[str, str, str] | None:
-    """(namespace, dimension, value) naming the resource an action touches."""
-    if isinstance(item, DynamoDBScale):
-        return ("AWS/DynamoDB", "TableName", item.table)
-    if isinstance(item, RdsExtendStorage):
-        return ("AWS/RDS", "DBInstanceIdentifier", item.db_instance)
-    if isinstance(item, LambdaConcurrency):
-        return ("AWS/Lambda", "FunctionName", item.function)
-    if isinstance(item, Ec2Native):
-        return ("AWS/EC2", "InstanceId", item.instance)
-    return None

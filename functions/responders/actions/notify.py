@@ -10,6 +10,8 @@ from functions.responders import webhook
 from functions.responders.alarm import AlarmEvent
 from functions.responders.plan import Clients, Skip, Step
 
+ACTION = "notify"  # the responder action this module performs (functions.runtime.registry)
+
 
 def plan(
     job: dict[str, Any],

@@ -22,6 +22,8 @@ from functions.responders.plan import (
     wrong_resource,
 )
 
+ACTION = "dynamodb-scale"  # the responder action this module performs (functions.runtime.registry)
+
 FREE_DECREASES = 4
 DECREASE_INTERVAL = timedelta(hours=1)
 

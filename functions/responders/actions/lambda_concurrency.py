@@ -18,6 +18,10 @@ from functions.responders.markers import MarkerStore
 from functions.responders.plan import ActionRefused, Clients, Skip, Step, raised, wrong_resource
 from functions.runtime import log
 
+ACTION = (
+    "lambda-concurrency"  # the responder action this module performs (functions.runtime.registry)
+)
+
 NOT_RESERVED = (
     "the function has no reserved concurrency: it uses the unreserved pool, and a "
     "reservation would cap it"

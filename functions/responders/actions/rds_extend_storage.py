@@ -16,6 +16,10 @@ from typing import Any
 from functions.responders.alarm import AlarmEvent
 from functions.responders.plan import ActionRefused, Clients, Skip, Step, wrong_resource
 
+ACTION = (
+    "rds-extend-storage"  # the responder action this module performs (functions.runtime.registry)
+)
+
 MIN_STEP_PERCENT = 10  # RDS rejects an increase of less than 10 %
 REFUSALS = ("InvalidParameterCombination", "InvalidDBInstanceState", "StorageQuotaExceeded")
 
