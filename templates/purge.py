@@ -47,7 +47,7 @@ def add_purge_job(ctx: RenderContext, job: PurgeJob) -> FunctionResources:
             settings=job,
             handler=HANDLER,
             bundle=BUNDLE,
-            statements=[*target_statements(job), *continuation_statements(ctx, job)],
+            statements=[*purge_statements(job), *continuation_statements(ctx, job)],
             job=job_settings(job),
             description=f"ops purge {job.name}: {job.target} older than {job.older_than}",
             reserved_concurrency=1,  # scheduled runs never overlap
@@ -63,6 +63,24 @@ def max_event_age(schedule: str) -> int:
     """A queued run older than its own interval is dropped: the next one is already due."""
     interval = rate_seconds(schedule) or 3600
     return max(60, min(interval, 21600))
+
+
+def purge_statements(job: PurgeJob) -> list[Statement]:
+    """The target's statements; a dry run's without one that deletes (it only reports)."""
+    statements = target_statements(job)
+    return (
+        [s for s in map(_without_deletes, statements) if s is not None]
+        if job.dry_run
+        else statements
+    )
+
+
+def _without_deletes(statement: Statement) -> Statement | None:
+    """`statement` with every `Delete*` action taken out; None when nothing is left."""
+    kept = [a for a in statement.Action if not a.action.startswith("Delete")]
+    if not kept:
+        return None
+    return Statement(**{**statement.properties, "Action": kept})
 
 
 def continuation_statements(ctx: RenderContext, job: PurgeJob) -> list[Statement]:

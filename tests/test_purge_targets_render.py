@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import re
+import tomllib
 from typing import Any
 
 import pytest
 
-from ops.config import load_config
+from ops.config import load_config, parse_config
 from ops.errors import ConfigError
 from ops.render import render
 from tests.conftest import ROOT
@@ -24,8 +26,13 @@ LIST_APIS = {
 }
 
 
+def live(text: str) -> str:
+    """The config with every job live (a dry run's role may not delete: see the last test)."""
+    return re.sub(r"(?m)^dry_run = .*\n", "", text)
+
+
 def role_statements(logical: str) -> dict[str, dict[str, Any]]:
-    tpl = json.loads(render(load_config(EXAMPLE)))
+    tpl = json.loads(render(parse_config(tomllib.loads(live(EXAMPLE.read_text())), EXAMPLE)))
     [policy] = tpl["Resources"][logical]["Properties"]["Policies"]
     return {s["Sid"]: s for s in policy["PolicyDocument"]["Statement"]}
 
@@ -108,3 +115,27 @@ def test_bad_target_settings_are_reported_with_their_key_path(
         load_config(write_config(text))
     problems = {(p.path, p.message) for p in caught.value.problems}
     assert any(p == path and message in m for p, m in problems), problems
+
+
+@pytest.mark.parametrize("path", [EXAMPLE, ROOT / "examples" / "purge-s3.toml", ROOT / "ops.toml"])
+def test_a_dry_run_job_gets_a_role_that_cannot_delete(path, write_config) -> None:
+    text = live(path.read_text())
+    config = load_config(write_config(text.replace("[[purge]]\n", "[[purge]]\ndry_run = true\n")))
+    assert config.purge and all(job.dry_run for job in config.purge)
+    rendered = {
+        "live": json.loads(render(load_config(write_config(text, "live.toml"))))["Resources"],
+        "dry": json.loads(render(config))["Resources"],
+    }
+    for job in config.purge:
+        role = f"Purge{''.join(p.capitalize() for p in job.name.split('-'))}Role"
+        actions = {
+            name: {
+                a
+                for s in res[role]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+                for a in s["Action"]
+            }
+            for name, res in rendered.items()
+        }
+        deleting = {a for a in actions["live"] if a.split(":")[1].startswith("Delete")}
+        assert deleting, f"{role}: the live job deletes nothing, so this proves nothing"
+        assert actions["dry"] == actions["live"] - deleting, role  # reads stay, deletes go
