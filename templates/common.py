@@ -18,7 +18,16 @@ from templates.function import (
     add_function,
     job_settings,
 )
-from templates.iam import POLICY_VERSION, allow, arn, inline_policy, s3_arn, secret_arn, trust
+from templates.iam import (
+    POLICY_VERSION,
+    allow,
+    arn,
+    inline_policy,
+    s3_arn,
+    secret_arn,
+    trust,
+    without_actions,
+)
 from templates.skips import (
     FUNCTION_SKIPS,
     LOG_GROUP_SKIP,
@@ -53,4 +62,5 @@ __all__ = [
     "s3_arn",
     "secret_arn",
     "trust",
+    "without_actions",
 ]

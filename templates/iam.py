@@ -59,6 +59,17 @@ def allow(
     )
 
 
+def without_actions(statements: Sequence[Statement], verbs: Sequence[str]) -> list[Statement]:
+    """`statements` with every action whose name starts with one of `verbs` (`Delete`,
+    `Update`, ...) taken out, and a statement left with none dropped: a dry run's role."""
+    kept = []
+    for statement in statements:
+        actions = [a for a in statement.Action if not a.action.startswith(tuple(verbs))]
+        if actions:
+            kept.append(Statement(**{**statement.properties, "Action": actions}))
+    return kept
+
+
 def trust(service: str, source_account: bool = False) -> PolicyDocument:
     """Who may assume a role: one AWS service, from this account only when it says so."""
     condition = {}

@@ -30,6 +30,7 @@ from templates.common import (
     arn,
     job_settings,
     s3_arn,
+    without_actions,
 )
 
 HANDLER = "functions.purge.handler.handler"
@@ -68,19 +69,7 @@ def max_event_age(schedule: str) -> int:
 def purge_statements(job: PurgeJob) -> list[Statement]:
     """The target's statements; a dry run's without one that deletes (it only reports)."""
     statements = target_statements(job)
-    return (
-        [s for s in map(_without_deletes, statements) if s is not None]
-        if job.dry_run
-        else statements
-    )
-
-
-def _without_deletes(statement: Statement) -> Statement | None:
-    """`statement` with every `Delete*` action taken out; None when nothing is left."""
-    kept = [a for a in statement.Action if not a.action.startswith("Delete")]
-    if not kept:
-        return None
-    return Statement(**{**statement.properties, "Action": kept})
+    return without_actions(statements, ("Delete",)) if job.dry_run else statements
 
 
 def continuation_statements(ctx: RenderContext, job: PurgeJob) -> list[Statement]:

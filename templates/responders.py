@@ -61,6 +61,7 @@ from templates.common import (
     checkov_skips,
     job_settings,
     secret_arn,
+    without_actions,
 )
 
 HANDLER = "functions.responders.handler.handler"
@@ -275,7 +276,11 @@ def _topic_key(ctx: RenderContext) -> kms.Key:
     )
 
 
+CHANGES = ("Update", "Modify", "Put", "Delete")  # the verbs of actions that change a resource
+
+
 def _statements(item: Responder, markers: dynamodb.Table, name: str) -> list[Statement]:
+    acting = action_statements(item)
     patterns = item.alarms if item.alarms is not None else (name,)
     marking = [
         awacs.dynamodb.PutItem,
@@ -290,7 +295,8 @@ def _statements(item: Responder, markers: dynamodb.Table, name: str) -> list[Sta
             [arn("cloudwatch", f"alarm:{p}") for p in patterns],
         ),
         allow("Markers", marking, [GetAtt(markers, "Arn")]),
-        *action_statements(item),
+        # A dry run only recommends: its role reads what it would change, and changes nothing.
+        *(without_actions(acting, CHANGES) if item.dry_run else acting),
     ]
     if item.webhook_secret:  # a name: the model takes no ARN here
         secret = secret_arn(item.webhook_secret)

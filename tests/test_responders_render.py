@@ -172,3 +172,19 @@ def test_event_prints_an_sns_wrapped_alarm_the_handler_understands() -> None:
     assert isinstance(alarm, AlarmEvent) and alarm.source == "sns"
     assert alarm.name == "acme-responders-responder-users-read-capacity"
     assert alarm.region == "eu-west-1" and alarm.dimension("TableName") == {"users"}
+
+
+def test_a_dry_run_responder_reads_what_it_would_change_and_changes_nothing() -> None:
+    """examples/responders.toml: events-write-idle (a dry run) and users-read-capacity (live)
+    are both dynamodb-scale; only the live one may UpdateTable."""
+    res = resources()
+
+    def actions(role: str) -> set[str]:
+        [policy] = res[role]["Properties"]["Policies"]
+        return {a for s in policy["PolicyDocument"]["Statement"] for a in s["Action"]}
+
+    live, dry = actions("ResponderUsersReadCapacityRole"), actions("ResponderEventsWriteIdleRole")
+    assert "dynamodb:UpdateTable" in live and "dynamodb:DescribeTable" in live
+    assert "dynamodb:UpdateTable" not in dry and "dynamodb:DescribeTable" in dry
+    # markers, alarms and reads all stay (only the live one has a webhook secret to read)
+    assert live - dry == {"dynamodb:UpdateTable", "secretsmanager:GetSecretValue"}
