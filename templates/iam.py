@@ -6,6 +6,7 @@ Nothing here knows a family; `templates.function` and `templates.triggers` build
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -37,8 +38,15 @@ def s3_arn(resource: str) -> Sub:
 
 
 def secret_arn(secret: str) -> Any:
-    """A secret's ARN; a name gets `-??????` for the random suffix Secrets Manager appends."""
-    return secret if secret.startswith("arn:") else arn("secretsmanager", f"secret:{secret}-??????")
+    """A secret's ARN for a policy. Secrets Manager appends `-` and six random characters to
+    every secret's name in its ARN: a name, or a partial ARN (one without them), gets `-??????`
+    so it matches exactly that secret; a complete ARN is used as it is."""
+    if not secret.startswith("arn:"):
+        return arn("secretsmanager", f"secret:{secret}-??????")
+    return secret if _COMPLETE_SECRET_ARN.search(secret) else f"{secret}-??????"
+
+
+_COMPLETE_SECRET_ARN = re.compile(r":secret:.+-[A-Za-z0-9]{6}$")
 
 
 def allow(

@@ -298,7 +298,7 @@ def _statements(item: Responder, markers: dynamodb.Table, name: str) -> list[Sta
         # A dry run only recommends: its role reads what it would change, and changes nothing.
         *(without_actions(acting, CHANGES) if item.dry_run else acting),
     ]
-    if item.webhook_secret:  # a name: the model takes no ARN here
+    if item.webhook_secret:  # a name or an ARN (templates.iam.secret_arn)
         secret = secret_arn(item.webhook_secret)
         found.append(allow("WebhookSecret", [awacs.secretsmanager.GetSecretValue], [secret]))
     return found

@@ -174,3 +174,17 @@ def test_webhook_retries_a_5xx_then_fails_loudly(
         alert(aws, webhook_job(), LINES, NOW + timedelta(minutes=1))
     assert len(Hook.bodies) == 6
     assert slept == [0.5, 0.5, 1.0]  # 503 then 200; 500, 500, 500 (no wait after the last)
+
+
+@pytest.mark.parametrize(
+    "held",
+    ["http://hooks.example.com/services/x", json.dumps({"url": "ftp://x"}), "{not json", "hooks"],
+)
+def test_a_secret_without_an_https_url_is_refused_before_any_post(
+    aws: dict[str, Any], webhook: str, held: str
+) -> None:
+    aws["secretsmanager"].create_secret(Name="acme/hook", SecretString=held)
+    with pytest.raises(SinkError, match="does not hold an https:// webhook URL") as refused:
+        alert(aws, webhook_job(), LINES, NOW)
+    assert "hooks.example.com" not in str(refused.value)  # the URL is a credential
+    assert Hook.bodies == []

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from functions.runtime.budget import TimeBudget
-from functions.runtime.settings import secret
+from functions.runtime.settings import SettingsError, webhook_url
 
 SNS_SUBJECT_MAX = 100
 SNS_ATTRIBUTE_MAX = 256  # we keep attribute values short; SNS allows more, filters want less
@@ -85,12 +85,10 @@ class WebhookSink:
     backoff_seconds: float = 0.5  # before the second try; doubled before each later one
 
     def url(self) -> str:
-        value = secret(self.secret_id, self.secrets_client).strip()
-        if value.startswith("{"):
-            value = str(json.loads(value).get("url", ""))
-        if not value.startswith(("https://", "http://")):
-            raise SinkError(f"secret {self.secret_id} holds no http(s) URL (or JSON with 'url')")
-        return value
+        try:  # https only (plain http to a local listener alone): the URL is a credential
+            return webhook_url(self.secret_id, self.secrets_client)
+        except SettingsError as bad:
+            raise SinkError(str(bad)) from None
 
     def send(self, alert: dict[str, Any], budget: TimeBudget) -> str:
         url, body = self.url(), json.dumps(alert, sort_keys=True).encode()

@@ -16,9 +16,8 @@ import urllib.request
 from typing import Any
 
 from functions.responders.alarm import AlarmEvent
-from functions.runtime.settings import secret
+from functions.runtime import settings
 
-LOOPBACK = ("127.0.0.1", "localhost", "::1")
 CONSOLE = {
     "aws": "console.aws.amazon.com",
     "aws-cn": "console.amazonaws.cn",
@@ -36,16 +35,10 @@ class WebhookError(Exception):
 
 
 def webhook_url(secret_name: str, secrets_client: Any) -> str:
-    raw = secret(secret_name, secrets_client).strip()
-    url = raw
-    if raw.startswith("{"):
-        data = json.loads(raw)
-        url = str(data.get("url") or data.get("webhook_url") or "")
-    parsed = urllib.parse.urlsplit(url)
-    # Plain http only to a local listener: a webhook URL is a credential, never sent in clear.
-    if parsed.scheme != "https" and not (parsed.scheme == "http" and parsed.hostname in LOOPBACK):
-        raise WebhookError(f"secret {secret_name!r} does not hold an https:// webhook URL")
-    return url
+    try:
+        return settings.webhook_url(secret_name, secrets_client)
+    except settings.SettingsError as bad:
+        raise WebhookError(str(bad)) from None
 
 
 def post(url: str, payload: dict[str, Any], timeout: float) -> int:

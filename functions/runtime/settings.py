@@ -7,9 +7,11 @@ from __future__ import annotations
 import json
 import os
 import time
+import urllib.parse
 from typing import Any
 
 JOB_ENV = "OPS_JOB"
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
 SECRET_TTL_SECONDS = 300.0
 
 _secrets: dict[str, tuple[float, str]] = {}
@@ -42,3 +44,30 @@ def secret(secret_id: str, client: Any, ttl: float = SECRET_TTL_SECONDS) -> str:
     value = client.get_secret_value(SecretId=secret_id)["SecretString"]
     _secrets[secret_id] = (now, value)
     return str(value)
+
+
+def webhook_url(secret_id: str, client: Any) -> str:
+    """The webhook URL a secret holds (the URL, or JSON with `url` or `webhook_url`).
+
+    Only https, or plain http to a local listener (tests, `ops invoke`): a webhook URL is a
+    credential and is never sent in clear. Raises `SettingsError` otherwise, never naming the
+    URL itself.
+    """
+    raw = secret(secret_id, client).strip()
+    url = raw
+    if raw.startswith("{"):
+        try:
+            data = json.loads(raw)
+        except json.JSONDecodeError:
+            data = {}
+        url = str(
+            (data.get("url") or data.get("webhook_url") or "") if isinstance(data, dict) else ""
+        )
+    parsed = urllib.parse.urlsplit(url)
+    if parsed.scheme == "https" and parsed.hostname:
+        return url
+    if parsed.scheme == "http" and parsed.hostname in LOOPBACK:
+        return url
+    raise SettingsError(
+        f"secret {secret_id!r} does not hold an https:// webhook URL (or JSON with 'url')"
+    )

@@ -61,6 +61,26 @@ def check_tags(value: dict[str, str]) -> str | None:
     return None
 
 
+_SECRET_NAME = re.compile(r"^[A-Za-z0-9/_+=.@-]{1,512}$")
+_SECRET_ARN = re.compile(
+    r"^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:[A-Za-z0-9/_+=.@-]{1,512}$"
+)
+
+
+def check_secret(value: str) -> str | None:
+    """A Secrets Manager secret's name or ARN, never the secret itself (which this message
+    does not repeat: a webhook URL is a credential)."""
+    if "://" in value or value.startswith(("hooks.", "www.")):
+        return (
+            "expected the name of a Secrets Manager secret that holds the URL, not the URL itself "
+            "(it would land in the template and the IAM policy): store it with "
+            "`aws secretsmanager create-secret --name NAME --secret-string URL` and give NAME"
+        )
+    if _SECRET_NAME.match(value) or _SECRET_ARN.match(value):
+        return None
+    return f"expected a Secrets Manager secret name or ARN, got {value!r}"
+
+
 def check_sns_arn(value: str) -> str | None:
     if not value.startswith("arn:") or ":sns:" not in value:
         return f"expected an SNS topic ARN (arn:aws:sns:REGION:ACCOUNT:NAME), got {value!r}"

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Literal
 
 from ops.models.common import (
     FunctionSettings,
+    check_secret,
     check_sns_arn,
     memory_setting,
     timeout_setting,
@@ -58,14 +59,6 @@ def check_regex(value: str) -> str | None:
         re.compile(value)
     except re.error as exc:
         return f"expected a Python regular expression: {exc}"
-    return None
-
-
-def check_secret_id(value: str) -> str | None:
-    if value.startswith("arn:") and ":secretsmanager:" not in value:
-        return f"expected a Secrets Manager secret name or ARN, got {value!r}"
-    if not re.match(r"^[A-Za-z0-9/_+=.@:-]{1,2048}$", value):
-        return f"expected a Secrets Manager secret name or ARN, got {value!r}"
     return None
 
 
@@ -133,7 +126,7 @@ class PatternAlert(FunctionProcessor):
     pattern: str | None = setting(None, check=check_regex, doc="regex the message must match")
     topic: str | None = setting(None, check=check_sns_arn, doc="SNS topic ARN to publish to")
     webhook_secret: str | None = setting(
-        None, check=check_secret_id, doc="Secrets Manager secret holding the webhook URL"
+        None, check=check_secret, doc="Secrets Manager secret holding the webhook URL"
     )
     rate_limit: Duration = setting(Duration(300), doc="at most `max_messages` per this window")
     max_messages: int = setting(1, check=check_range(1, 100), doc="messages per window")

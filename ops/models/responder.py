@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
-from ops.models.common import FunctionSettings, memory_setting, timeout_setting
+from ops.models.common import FunctionSettings, check_secret, memory_setting, timeout_setting
 from ops.schema import Duration, check_name, check_range, setting
 
 if TYPE_CHECKING:
@@ -34,7 +34,6 @@ _TABLE = re.compile(r"^[A-Za-z0-9_.-]{3,255}$")
 _DB_INSTANCE = re.compile(r"^[A-Za-z](?!.*--)[A-Za-z0-9-]{0,62}(?<!-)$")
 _FUNCTION = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _INSTANCE = re.compile(r"^i-[0-9a-f]{8,17}$")
-_SECRET = re.compile(r"^[A-Za-z0-9/_+=.@-]{1,512}$")
 
 
 def _matching(pattern: re.Pattern[str], what: str) -> Any:
@@ -97,7 +96,7 @@ class Responder(FunctionSettings):
     dry_run: bool = setting(False, doc="recommend only: log and notify what it would do")
     webhook_secret: str | None = setting(
         None,
-        check=_matching(_SECRET, "a Secrets Manager secret name"),
+        check=check_secret,
         doc="secret holding a Slack-compatible webhook URL to tell what was done",
     )
     cooldown: Duration | None = setting(None, doc="least time between two actions")
@@ -192,7 +191,7 @@ class Notify(Responder):
 
     action: Literal["notify"] = setting(doc="what to do")
     webhook_secret: str | None = setting(
-        check=_matching(_SECRET, "a Secrets Manager secret name"),
+        check=check_secret,
         doc="secret holding the webhook URL (required)",
     )
     webhook_timeout: int = setting(5, check=check_range(1, 30), doc="seconds to wait for it")
