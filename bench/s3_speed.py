@@ -79,7 +79,9 @@ class Prefix:
             self.calls[op] = self.calls.get(op, 0) + 1
 
 
-def make_handler(prefix: Prefix, latency: float) -> type[BaseHTTPRequestHandler]:
+def make_handler(
+    prefix: Prefix, latency: float, list_latency: float
+) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
@@ -87,7 +89,7 @@ def make_handler(prefix: Prefix, latency: float) -> type[BaseHTTPRequestHandler]
             pass
 
         def do_GET(self) -> None:
-            time.sleep(latency)
+            time.sleep(list_latency)
             query = parse_qs(urlparse(self.path).query, keep_blank_values=True)
             if "versioning" in query:
                 prefix.count("GetBucketVersioning")
@@ -142,19 +144,24 @@ def list_body(prefix: Prefix, query: dict[str, list[str]]) -> str:
     )
 
 
-def serve(port: int, count: int, latency: float, limit: float, ready: object) -> None:
-    server = ThreadingHTTPServer(("127.0.0.1", port), make_handler(Prefix(count, limit), latency))
+def serve(port: int, count: int, latency: tuple[float, float], limit: float, ready: object) -> None:
+    handler = make_handler(Prefix(count, limit), *latency)
+    server = ThreadingHTTPServer(("127.0.0.1", port), handler)
     server.daemon_threads = True
     ready.set()  # type: ignore[attr-defined]
     server.serve_forever()
 
 
-def purge_child(port: int, go: Any, results: Any) -> None:
+def purge_child(port: int, one_listing: bool, go: Any, results: Any) -> None:
     """One purge run in its own process, so that process alone is held to the CPU share."""
     os.environ.update({**FAKE_ENV, "AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}"})
     from functions.purge import s3 as purge
     from functions.runtime.budget import TimeBudget
 
+    if one_listing:
+        from functions.purge import s3_prefetch
+
+        s3_prefetch.SPLIT_AFTER = 10**9
     purge.s3_client()  # the client is built once per container, before the first invocation
     go.wait()
     job = {"name": "bench", "bucket": "bench", "prefix": "tmp/", "older_than": 3600}
@@ -172,17 +179,25 @@ def purge_child(port: int, go: Any, results: Any) -> None:
     )
 
 
+def latencies(args: argparse.Namespace) -> tuple[float, float]:
+    """Seconds before answering a DeleteObjects, and a GET (a list call or a probe)."""
+    listing = args.latency_ms if args.list_latency_ms is None else args.list_latency_ms
+    return args.latency_ms / 1000, listing / 1000
+
+
 def one_run(args: argparse.Namespace, memory: int) -> dict[str, Any]:
     port, ready = free_port(), multiprocessing.Event()
     server = multiprocessing.Process(
         target=serve,
-        args=(port, args.objects, args.latency_ms / 1000, args.limit, ready),
+        args=(port, args.objects, latencies(args), args.limit, ready),
         daemon=True,
     )
     server.start()
     ready.wait()
     go, results = multiprocessing.Event(), multiprocessing.Queue()
-    child = multiprocessing.Process(target=purge_child, args=(port, go, results), daemon=True)
+    child = multiprocessing.Process(
+        target=purge_child, args=(port, args.one_listing, go, results), daemon=True
+    )
     child.start()
     try:
         with cpu_share(child.pid or 0, memory) if memory else nullcontext("none") as how:
@@ -198,6 +213,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--objects", type=int, default=60_000)
     parser.add_argument("--latency-ms", type=float, default=20.0)
+    parser.add_argument(
+        "--list-latency-ms", type=float, help="for list calls alone (default: --latency-ms)"
+    )
+    parser.add_argument(
+        "--one-listing", action="store_true", help="never split the listing (for comparison)"
+    )
     parser.add_argument("--limit", type=float, default=3500.0)
     parser.add_argument(
         "--memory",
@@ -211,7 +232,8 @@ def main() -> None:
 
 def show(args: argparse.Namespace, runs: list[dict[str, Any]]) -> None:
     print(
-        f"Simulated S3 prefix: {args.objects:,} objects, {args.latency_ms:g} ms per request, "
+        f"Simulated S3 prefix: {args.objects:,} objects, {args.latency_ms:g} ms per delete and "
+        f"{latencies(args)[1] * 1000:g} ms per list call, "
         f"{args.limit:,.0f} deletes/s (503 SlowDown beyond); the purge in Lambda's CPU share "
         f"(memory / {FULL_CORE_MB:,} MB of a core)\n"
     )
@@ -238,6 +260,7 @@ def show(args: argparse.Namespace, runs: list[dict[str, Any]]) -> None:
         )
     print(table(rows))
     print(f"\nCPU held by: {runs[0]['how']}")
+    print("listing: " + ("one listing (--one-listing)" if args.one_listing else "split if slow"))
 
 
 if __name__ == "__main__":

@@ -3,7 +3,8 @@
 How a run goes:
 - `GetBucketVersioning` picks the listing: `ListObjectsV2` for an unversioned bucket,
   `ListObjectVersions` for a versioned (Enabled or Suspended) one. Pages of 1,000 come from
-  botocore's paginators, lazily, on the calling thread.
+  botocore's paginators on threads of their own, a few pages ahead, split into key ranges
+  listed in parallel when list calls are slow, and handed on in key order (`s3_prefetch`).
 - Each key is decided on its own (`decide_object`, `decide_versions`: pure functions); the entries
   to delete are cut into batches of 1,000 and sent as Quiet `DeleteObjects` calls from a small
   thread pool, several in flight while the next page is listed. Results come back to the calling
@@ -24,8 +25,9 @@ stopped being current (the LastModified of the next newer version or delete mark
 version and a current delete marker from their own LastModified. What a key loses is always its
 oldest entries, so it is never left with a gap; when the current entry is old, the whole key goes.
 
-The pieces: `s3_listing` (listing and deciding), `s3_delete` (sending deletes, the report and the
-cursor), `pacing.Pacer` (the delete rate after a SlowDown); this module wires them for one run.
+The pieces: `s3_listing` (listing and deciding), `s3_prefetch` (listing ahead), `s3_delete`
+(sending deletes, the report and the cursor), `pacing.Pacer` (the delete rate after a SlowDown);
+this module wires them for one run.
 """
 
 from __future__ import annotations
@@ -49,11 +51,11 @@ from functions.purge.s3_listing import (
     S3Job,
     after,
     is_versioned,
-    listing,
     object_decisions,
     until,
     version_decisions,
 )
+from functions.purge.s3_prefetch import MAX_RANGES, Prefetch
 from functions.runtime.budget import TimeBudget
 
 TARGET = "s3"  # the purge target this module runs (functions.runtime.registry)
@@ -95,7 +97,8 @@ def _purge(s3: Any, job: S3Job, cutoff: datetime, start: str | None, pipeline: P
     done = False
     try:
         versioned = is_versioned(s3, job.bucket)
-        pages = until(pipeline.stop_requested, after(start, listing(s3, job, versioned, start)))
+        listed = Prefetch(s3, job, versioned, start)
+        pages = until(pipeline.stop_requested, after(start, listed))
         decide = version_decisions if versioned else object_decisions
         for decision in decide(pages, cutoff, job):
             pipeline.feed(decision)
@@ -113,4 +116,5 @@ def s3_client() -> Any:
     listing timestamps parsed with `fromisoformat` (see `functions.runtime.aws`)."""
     from functions.runtime.aws import client
 
-    return client("s3", max_attempts=MAX_ATTEMPTS, max_pool=WORKERS + 2, iso_timestamps=True)
+    pool = WORKERS + MAX_RANGES + 2  # deletes, parallel listings, the listing and a spare
+    return client("s3", max_attempts=MAX_ATTEMPTS, max_pool=pool, iso_timestamps=True)

@@ -1,9 +1,9 @@
 """S3 purge, listing and deciding: which keys and versions under the prefix are old enough.
 
-`listing` fetches ListObjectsV2 / ListObjectVersions pages lazily from botocore's paginators;
-`after` and `until` trim them to a hand-off's resume point and the time budget; each key is then
-decided on its own (`decide_object`, `decide_versions`: pure functions) into a `Decision`, what to
-delete and why the rest is kept. The cutoff rule is in `functions/purge/s3.py`'s docstring.
+Pages come from `s3_prefetch`; `after` and `until` trim them to a hand-off's resume point and
+the time budget; each key is then decided on its own (`decide_object`, `decide_versions`: pure
+functions) into a `Decision`, what to delete and why the rest is kept. The cutoff rule is in
+`functions/purge/s3.py`'s docstring.
 """
 
 from __future__ import annotations
@@ -153,21 +153,6 @@ def version_groups(
             group.append(entry)
     if key is not None:  # only once the listing has ended is the last key complete
         yield key, group
-
-
-def listing(s3: Any, job: S3Job, versioned: bool, start: str | None) -> Iterator[Mapping[str, Any]]:
-    """The listing's pages, fetched one at a time as they are asked for."""
-    config = {"PageSize": PAGE_SIZE}
-    if versioned:
-        marker = {"KeyMarker": start} if start else {}
-        paginator = s3.get_paginator("list_object_versions")
-    else:
-        marker = {"StartAfter": start} if start else {}
-        paginator = s3.get_paginator("list_objects_v2")
-    pages = paginator.paginate(
-        Bucket=job.bucket, Prefix=job.prefix, PaginationConfig=config, **marker
-    )
-    yield from pages
 
 
 def until(
