@@ -198,7 +198,7 @@ def add_alias(
 
 
 # Keys that configure the function or its trigger, not the job the function runs.
-NOT_JOB_KEYS = ("memory", "timeout", "runtime", "schedule", "timezone")
+NOT_JOB_KEYS = ("memory", "timeout", "runtime", "schedule", "timezone", "kms_key")  # kms: IAM only
 
 
 def job_settings(item: Any, drop: Sequence[str] = NOT_JOB_KEYS) -> dict[str, Any]:

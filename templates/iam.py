@@ -78,6 +78,15 @@ def without_actions(statements: Sequence[Statement], verbs: Sequence[str]) -> li
     return kept
 
 
+def kms_via(sid: str, key: str, service: str, actions: Sequence[Action]) -> Statement:
+    """`actions` with a customer KMS key, only when `service` asks for them on our behalf
+    (`kms:ViaService`): the role cannot use the key directly."""
+    via = Condition(
+        StringEquals("kms:ViaService", Sub(f"{service}.${{AWS::Region}}.amazonaws.com"))
+    )
+    return allow(sid, actions, [key], via)
+
+
 def trust(service: str, source_account: bool = False) -> PolicyDocument:
     """Who may assume a role: one AWS service, from this account only when it says so."""
     condition = {}

@@ -16,6 +16,7 @@ from collections import Counter
 from typing import Any
 
 import awacs.dynamodb
+import awacs.kms
 import awacs.secretsmanager
 import awacs.sns
 from awacs.aws import Statement
@@ -40,6 +41,7 @@ from templates.common import (
     arn,
     checkov_skips,
     job_settings,
+    kms_via,
     secret_arn,
 )
 
@@ -47,7 +49,15 @@ HANDLER = "functions.logs.handler.handler"
 BUNDLE = "logs"
 PRINCIPAL = "logs.amazonaws.com"
 RATE_TABLE_ENV = "OPS_RATE_TABLE"
-JOB_DROP = ("memory", "timeout", "runtime", "concurrency", "log_groups", "filter_pattern")
+JOB_DROP = (
+    "memory",
+    "timeout",
+    "runtime",
+    "concurrency",
+    "log_groups",
+    "filter_pattern",
+    "kms_key",
+)
 
 
 def add_log_processor(ctx: RenderContext, item: LogProcessor) -> FunctionResources | None:
@@ -178,6 +188,12 @@ def _statements(item: FunctionProcessor, table: AWSObject | None) -> list[Statem
     if item.webhook_secret:
         secret = secret_arn(item.webhook_secret)
         statements.append(allow("WebhookUrl", [awacs.secretsmanager.GetSecretValue], [secret]))
+    if item.kms_key and item.topic:  # publishing to an encrypted topic makes SNS use the key
+        statements.append(
+            kms_via("TopicKey", item.kms_key, "sns", [awacs.kms.GenerateDataKey, awacs.kms.Decrypt])
+        )
+    if item.kms_key and item.webhook_secret:
+        statements.append(kms_via("SecretKey", item.kms_key, "secretsmanager", [awacs.kms.Decrypt]))
     return statements
 
 

@@ -60,6 +60,7 @@ from templates.common import (
     arn,
     checkov_skips,
     job_settings,
+    kms_via,
     secret_arn,
     without_actions,
 )
@@ -301,6 +302,8 @@ def _statements(item: Responder, markers: dynamodb.Table, name: str) -> list[Sta
     if item.webhook_secret:  # a name or an ARN (templates.iam.secret_arn)
         secret = secret_arn(item.webhook_secret)
         found.append(allow("WebhookSecret", [awacs.secretsmanager.GetSecretValue], [secret]))
+    if item.webhook_secret and item.kms_key:  # a secret encrypted with a customer key
+        found.append(kms_via("SecretKey", item.kms_key, "secretsmanager", [awacs.kms.Decrypt]))
     return found
 
 

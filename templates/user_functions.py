@@ -14,8 +14,8 @@ from dataclasses import replace
 import awacs.kms
 import awacs.secretsmanager
 import awacs.ssm
-from awacs.aws import Action, Condition, Statement, StringEquals
-from troposphere import Ref, Sub
+from awacs.aws import Action, Statement
+from troposphere import Ref
 
 from ops.models.user_function import FAMILY, UserFunction
 from ops.naming import logical_id
@@ -28,6 +28,7 @@ from templates.common import (
     add_function,
     allow,
     arn,
+    kms_via,
     secret_arn,
 )
 from templates.user_triggers import add_triggers, trigger_statements
@@ -104,7 +105,9 @@ def _parameter_statements(fn: UserFunction) -> list[Statement]:
         resources = [_parameter_arn(p) for p in paths]
         statements.append(allow("ReadParameterPaths", [awacs.ssm.GetParametersByPath], resources))
     if fn.parameters and fn.parameters_key:
-        statements.append(_decrypt_via("DecryptParameters", fn.parameters_key, "ssm"))
+        statements.append(
+            kms_via("DecryptParameters", fn.parameters_key, "ssm", [awacs.kms.Decrypt])
+        )
     return statements
 
 
@@ -114,17 +117,11 @@ def _secret_statements(fn: UserFunction) -> list[Statement]:
     read = [awacs.secretsmanager.GetSecretValue, awacs.secretsmanager.DescribeSecret]
     statements = [allow("ReadSecrets", read, [secret_arn(s) for s in fn.secrets])]
     if fn.secrets_key:
-        statements.append(_decrypt_via("DecryptSecrets", fn.secrets_key, "secretsmanager"))
+        statements.append(
+            kms_via("DecryptSecrets", fn.secrets_key, "secretsmanager", [awacs.kms.Decrypt])
+        )
     return statements
 
 
 def _parameter_arn(name: str) -> object:
     return arn("ssm", f"parameter/{name.lstrip('/')}")
-
-
-def _decrypt_via(sid: str, key: str, service: str) -> Statement:
-    """kms:Decrypt with the customer key, only when the service asks for it on our behalf."""
-    via = Condition(
-        StringEquals("kms:ViaService", Sub(f"{service}.${{AWS::Region}}.amazonaws.com"))
-    )
-    return allow(sid, [awacs.kms.Decrypt], [key], via)

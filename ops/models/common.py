@@ -81,6 +81,13 @@ def check_secret(value: str) -> str | None:
     return f"expected a Secrets Manager secret name or ARN, got {value!r}"
 
 
+_KMS_ARN = re.compile(r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[0-9a-f-]{36}$")
+
+
+def check_kms_arn(value: str) -> str | None:
+    return None if _KMS_ARN.match(value) else f"expected a KMS key ARN, got {value!r}"
+
+
 def check_sns_arn(value: str) -> str | None:
     if not value.startswith("arn:") or ":sns:" not in value:
         return f"expected an SNS topic ARN (arn:aws:sns:REGION:ACCOUNT:NAME), got {value!r}"

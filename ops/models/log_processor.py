@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Literal
 
 from ops.models.common import (
     FunctionSettings,
+    check_kms_arn,
     check_secret,
     check_sns_arn,
     memory_setting,
@@ -127,6 +128,11 @@ class PatternAlert(FunctionProcessor):
     topic: str | None = setting(None, check=check_sns_arn, doc="SNS topic ARN to publish to")
     webhook_secret: str | None = setting(
         None, check=check_secret, doc="Secrets Manager secret holding the webhook URL"
+    )
+    kms_key: str | None = setting(
+        None,
+        check=check_kms_arn,
+        doc="the customer KMS key of its topic or webhook secret (none for AWS-managed keys)",
     )
     rate_limit: Duration = setting(Duration(300), doc="at most `max_messages` per this window")
     max_messages: int = setting(1, check=check_range(1, 100), doc="messages per window")

@@ -12,7 +12,13 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
-from ops.models.common import FunctionSettings, check_secret, memory_setting, timeout_setting
+from ops.models.common import (
+    FunctionSettings,
+    check_kms_arn,
+    check_secret,
+    memory_setting,
+    timeout_setting,
+)
 from ops.schema import Duration, check_name, check_range, setting
 
 if TYPE_CHECKING:
@@ -98,6 +104,11 @@ class Responder(FunctionSettings):
         None,
         check=check_secret,
         doc="secret holding a Slack-compatible webhook URL to tell what was done",
+    )
+    kms_key: str | None = setting(
+        None,
+        check=check_kms_arn,
+        doc="the customer KMS key of its webhook secret (none for AWS-managed keys)",
     )
     cooldown: Duration | None = setting(None, doc="least time between two actions")
     memory: int = memory_setting(128)
@@ -241,6 +252,8 @@ def _check_source(item: Responder, path: str, loader: Loader) -> None:
         loader.problem(path, "expected exactly one of `alarm` (define one) or `alarms` (existing)")
     elif item.native and item.alarm is None:
         loader.problem(f"{path}.alarms", f"{item.action} is a native alarm action: define `alarm`")
+    if item.kms_key and not item.webhook_secret:
+        loader.problem(f"{path}.kms_key", "only a webhook_secret is decrypted with it: set one")
     if item.native and (item.dry_run or item.webhook_secret or item.cooldown):
         loader.problem(
             path,

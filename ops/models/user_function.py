@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from ops.models.common import FunctionSettings, memory_setting, timeout_setting
+from ops.models.common import FunctionSettings, check_kms_arn, memory_setting, timeout_setting
 from ops.naming import function_name
 from ops.schedule import check_schedule, check_timezone
 from ops.schema import Loader, check_bucket, check_name, check_range, setting
@@ -29,7 +29,6 @@ _SECRET = re.compile(r"^(arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secr
 _STAGE = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,127}$")
 _SQS_ARN = re.compile(r"^arn:aws[a-z-]*:sqs:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]{1,80}(\.fifo)?$")
 _SNS_ARN = re.compile(r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?$")
-_KMS_ARN = re.compile(r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[0-9a-f-]{36}$")
 _ENV_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 # Variables Lambda sets itself; a function may not set them (CreateFunction refuses).
 _RESERVED_ENV = ("_HANDLER", "AWS_REGION", "AWS_EXECUTION_ENV", "AWS_LAMBDA_FUNCTION_NAME")
@@ -105,10 +104,6 @@ def check_environment(value: dict[str, str]) -> str | None:
                     "function's configuration)"
                 )
     return None
-
-
-def check_kms_arn(value: str) -> str | None:
-    return None if _KMS_ARN.match(value) else f"expected a KMS key ARN, got {value!r}"
 
 
 @dataclass(frozen=True, kw_only=True)
