@@ -13,6 +13,7 @@ import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 from ops import CONFIG_ENV
@@ -42,8 +43,13 @@ class Section:
     discriminator: str = ""
     model: type | None = None  # when the section has a single model
     many: bool = True  # `[[key]]` (an array of tables) or `[key]` (one table)
-    # Extra checks across the whole config: (config, loader) -> None, recording problems.
-    cross_check: Callable[[Config, Loader], None] | None = None
+    # Checks across the section's items: (items, stack, problem sink) -> None, recording problems.
+    cross_check: Callable[[tuple[Any, ...], StackConfig, Loader], None] | None = None
+
+
+def _check_deployer(items: tuple[Deployer, ...], stack: StackConfig, loader: Loader) -> None:
+    """`check_deployer` reads the section's one item as `.deployer` (and needs no more)."""
+    check_deployer(SimpleNamespace(deployer=items[0] if items else None), loader)
 
 
 SECTIONS: tuple[Section, ...] = (
@@ -63,7 +69,7 @@ SECTIONS: tuple[Section, ...] = (
         cross_check=check_log_processors,
     ),
     Section(
-        key="deployer", family="deployer", model=Deployer, many=False, cross_check=check_deployer
+        key="deployer", family="deployer", model=Deployer, many=False, cross_check=_check_deployer
     ),
     Section(
         key="function", family=USER_FAMILY, model=UserFunction, cross_check=check_user_functions
@@ -154,7 +160,7 @@ def parse_config(data: Mapping[str, Any], source: Path) -> Config:
     _check_names(config, loader)
     for section in SECTIONS:
         if section.cross_check:
-            section.cross_check(config, loader)
+            section.cross_check(config.sections.get(section.key, ()), stack, loader)
     if loader.problems:
         raise ConfigError(str(source), loader.problems)
     return config

@@ -19,7 +19,7 @@ import re
 import types
 import typing
 from collections.abc import Callable, Mapping
-from typing import Any, Literal, TypeVar, get_args, get_origin, get_type_hints
+from typing import Any, Literal, Protocol, TypeVar, get_args, get_origin, get_type_hints
 
 from ops.errors import Problem
 
@@ -57,6 +57,15 @@ def setting(default: Any = _MISSING, *, check: Check | None = None, doc: str = "
     if isinstance(default, (list, dict)):
         return dataclasses.field(default_factory=lambda: type(default)(default), metadata=metadata)
     return dataclasses.field(default=default, metadata=metadata)
+
+
+class ProblemSink(Protocol):
+    """Where a check records what is wrong: a key path and what was expected (`Loader` is one).
+
+    Cross-item checks in `ops/models` take their section's items and a sink, never the whole
+    `Config`: the models know nothing of the loader that builds them."""
+
+    def problem(self, path: str, message: str) -> None: ...
 
 
 class Loader:

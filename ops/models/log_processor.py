@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 from ops.models.common import (
     FunctionSettings,
+    StackConfig,
     check_kms_arn,
     check_secret,
     check_sns_arn,
@@ -19,10 +20,7 @@ from ops.models.common import (
     timeout_setting,
 )
 from ops.naming import function_name
-from ops.schema import Duration, Loader, check_name, check_range, setting
-
-if TYPE_CHECKING:
-    from ops.config import Config
+from ops.schema import Duration, ProblemSink, check_name, check_range, setting
 
 FAMILY = "logs"  # function names: <stack>-logs-<name>
 MAX_SUBSCRIPTION_FILTERS = 2  # per log group, a CloudWatch Logs quota
@@ -159,15 +157,16 @@ LOG_PROCESSOR_ACTIONS: dict[str, type[LogProcessor]] = {
 }
 
 
-def check_log_processors(config: Config, loader: Loader) -> None:
+def check_log_processors(
+    processors: tuple[LogProcessor, ...], stack: StackConfig, sink: ProblemSink
+) -> None:
     """Checks across items: own log group, filters per group, one account policy, sinks."""
-    processors = config.sections.get("log_processor", ())
     for index, item in enumerate(processors):
-        _check_item(config, loader, index, item)
-    _check_filters_per_group(loader, processors)
+        _check_item(stack, sink, index, item)
+    _check_filters_per_group(sink, processors)
     wildcard = [i for i, p in enumerate(processors) if _subscribes(p) and p.prefixes]
     for index in wildcard[1:]:
-        loader.problem(
+        sink.problem(
             f"log_processor[{index}].log_groups",
             "only one processor may use prefixes ending in * (they render the account's one "
             f"subscription filter policy, already used by log_processor[{wildcard[0]}])",
@@ -178,29 +177,29 @@ def _subscribes(item: LogProcessor) -> bool:
     return isinstance(item, FunctionProcessor)
 
 
-def _check_item(config: Config, loader: Loader, index: int, item: LogProcessor) -> None:
+def _check_item(stack: StackConfig, sink: ProblemSink, index: int, item: LogProcessor) -> None:
     path = f"log_processor[{index}]"
     if isinstance(item, FunctionProcessor):
-        own = f"/aws/lambda/{function_name(config.stack.name, FAMILY, item.name)}"
+        own = f"/aws/lambda/{function_name(stack.name, FAMILY, item.name)}"
         if own in item.names:
-            loader.problem(
+            sink.problem(
                 f"{path}.log_groups",
                 f"{own!r} is this processor's own log group: it would process its own output "
                 "in a loop; remove it",
             )
     if isinstance(item, PatternAlert) and (item.topic is None) == (item.webhook_secret is None):
-        loader.problem(path, "expected exactly one of `topic` or `webhook_secret`")
+        sink.problem(path, "expected exactly one of `topic` or `webhook_secret`")
     if isinstance(item, MetricFilter):
         if item.prefixes:
-            loader.problem(
+            sink.problem(
                 f"{path}.log_groups",
                 "a metric filter belongs to one log group: name each (no prefixes ending in *)",
             )
         if item.alarm_period not in (10, 30) and item.alarm_period % 60:
-            loader.problem(f"{path}.alarm_period", "expected 10s, 30s or whole minutes")
+            sink.problem(f"{path}.alarm_period", "expected 10s, 30s or whole minutes")
 
 
-def _check_filters_per_group(loader: Loader, processors: tuple[LogProcessor, ...]) -> None:
+def _check_filters_per_group(sink: ProblemSink, processors: tuple[LogProcessor, ...]) -> None:
     """CloudWatch Logs allows two subscription filters per log group."""
     users: dict[str, list[int]] = {}
     for index, item in enumerate(processors):
@@ -216,7 +215,7 @@ def _check_filters_per_group(loader: Loader, processors: tuple[LogProcessor, ...
     for name, indexes in sorted(users.items()):
         if len(indexes) > MAX_SUBSCRIPTION_FILTERS:
             where = ", ".join(f"log_processor[{i}]" for i in sorted(indexes))
-            loader.problem(
+            sink.problem(
                 f"log_processor[{max(indexes)}].log_groups",
                 f"{name!r} would get {len(indexes)} subscription filters ({where}); "
                 f"CloudWatch Logs allows {MAX_SUBSCRIPTION_FILTERS} per log group",

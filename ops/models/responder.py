@@ -10,20 +10,17 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 from ops.models.common import (
     FunctionSettings,
+    StackConfig,
     check_kms_arn,
     check_secret,
     memory_setting,
     timeout_setting,
 )
-from ops.schema import Duration, check_name, check_range, setting
-
-if TYPE_CHECKING:
-    from ops.config import Config
-    from ops.schema import Loader
+from ops.schema import Duration, ProblemSink, check_name, check_range, setting
 
 # Config's short comparison -> CloudWatch's ComparisonOperator.
 COMPARISONS = {
@@ -235,27 +232,27 @@ RESPONDER_ACTIONS: dict[str, type[Responder]] = {
 }
 
 
-def cross_check(config: Config, loader: Loader) -> None:
+def cross_check(responders: tuple[Responder, ...], stack: StackConfig, sink: ProblemSink) -> None:
     """What one key cannot say alone: where alarms come from, bounds, the resource alarmed on."""
-    for index, item in enumerate(config.sections.get("responder", ())):
+    for index, item in enumerate(responders):
         path = f"responder[{index}]"
-        _check_source(item, path, loader)
+        _check_source(item, path, sink)
         for key, message in item.bound_problems():
-            loader.problem(f"{path}.{key}", message)
+            sink.problem(f"{path}.{key}", message)
         if item.alarm is not None:
             for key, message in _alarm_problems(item, item.alarm):
-                loader.problem(f"{path}.alarm.{key}", message)
+                sink.problem(f"{path}.alarm.{key}", message)
 
 
-def _check_source(item: Responder, path: str, loader: Loader) -> None:
+def _check_source(item: Responder, path: str, sink: ProblemSink) -> None:
     if (item.alarm is None) == (item.alarms is None):
-        loader.problem(path, "expected exactly one of `alarm` (define one) or `alarms` (existing)")
+        sink.problem(path, "expected exactly one of `alarm` (define one) or `alarms` (existing)")
     elif item.native and item.alarm is None:
-        loader.problem(f"{path}.alarms", f"{item.action} is a native alarm action: define `alarm`")
+        sink.problem(f"{path}.alarms", f"{item.action} is a native alarm action: define `alarm`")
     if item.kms_key and not item.webhook_secret:
-        loader.problem(f"{path}.kms_key", "only a webhook_secret is decrypted with it: set one")
+        sink.problem(f"{path}.kms_key", "only a webhook_secret is decrypted with it: set one")
     if item.native and (item.dry_run or item.webhook_secret or item.cooldown):
-        loader.problem(
+        sink.problem(
             path,
             f"{item.action} is a native alarm action: it takes no dry_run, "
             "webhook_secret or cooldown (CloudWatch performs it)",
