@@ -27,9 +27,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from functions.logs.decode import decode, encode
+from functions.logs.decode import decode
 from functions.logs.handler import process
 from functions.runtime.budget import TimeBudget
+from ops.awslogs import encode
 
 EVENTS = 10_000
 ROUNDS = 25

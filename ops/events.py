@@ -13,6 +13,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from ops import awslogs as awslogs_payload
 from ops import push, user_events
 from ops.config import Config, Section
 from ops.naming import LOCAL_ACCOUNT, logical_id
@@ -73,11 +74,5 @@ def with_account(value: Any, account: str) -> Any:
 
 
 def _awslogs_with_account(awslogs: dict[str, Any], account: str) -> dict[str, Any]:
-    import base64
-    import gzip
-    import json
-
-    from functions.logs.decode import encode
-
-    message = json.loads(gzip.decompress(base64.b64decode(awslogs["data"])))
-    return {**awslogs, "data": encode(with_account(message, account))}
+    message = awslogs_payload.decode(awslogs["data"])
+    return {**awslogs, "data": awslogs_payload.encode(with_account(message, account))}

@@ -22,6 +22,7 @@ import awacs.sns
 from awacs.aws import Statement
 from troposphere import AWSObject, GetAtt, Ref, Sub, cloudwatch, dynamodb, logs
 
+from ops.awslogs import encode
 from ops.models.log_processor import (
     FAMILY,
     FunctionProcessor,
@@ -261,8 +262,6 @@ def _hashed(name: str, words: str) -> str:
 
 def sample_event(config: Any, section: Any, item: LogProcessor, region: str) -> dict[str, Any]:
     """What a subscription delivers to the processor: `awslogs.data`, base64 of gzip of JSON."""
-    from functions.logs.decode import encode
-
     group = item.names[0] if item.names else f"{item.prefixes[0]}example"
     now = int(time.time() * 1000)
     lines = _sample_lines(item)

@@ -179,7 +179,7 @@ def test_the_account_reaches_inside_a_logs_event() -> None:
     import base64
     import gzip
 
-    from functions.logs.decode import encode
+    from ops.awslogs import encode
     from ops.events import with_account
 
     message = {"owner": "000000000000", "id": "38000000000000000000000001"}

@@ -14,9 +14,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from functions.logs.decode import MalformedPayload, awslogs_data, decode, encode
+from functions.logs.decode import MalformedPayload, awslogs_data, decode
 from functions.logs.handler import handler, process
 from functions.runtime.budget import TimeBudget
+from ops.awslogs import encode
 from tests.test_logs_decode import log_events, subscription_event
 from tests.test_logs_pattern_alert import LINES, NOW, aws, received, sns_job, topic_with_queue  # noqa: F401
 from tests.test_logs_report_metrics import JOB, Context

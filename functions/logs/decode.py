@@ -99,9 +99,3 @@ def _batch(message: Any) -> LogBatch:
         subscription_filters=tuple(str(f) for f in filters),
         events=events,
     )
-
-
-def encode(message: dict[str, Any]) -> str:
-    """The inverse of `decode`, as CloudWatch Logs builds `awslogs.data` (tests, samples)."""
-    raw = json.dumps(message, separators=(",", ":")).encode()
-    return base64.b64encode(gzip.compress(raw)).decode("ascii")
