@@ -13,7 +13,6 @@ import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 from ops import CONFIG_ENV
@@ -45,11 +44,9 @@ class Section:
     many: bool = True  # `[[key]]` (an array of tables) or `[key]` (one table)
     # Checks across the section's items: (items, stack, problem sink) -> None, recording problems.
     cross_check: Callable[[tuple[Any, ...], StackConfig, Loader], None] | None = None
-
-
-def _check_deployer(items: tuple[Deployer, ...], stack: StackConfig, loader: Loader) -> None:
-    """`check_deployer` reads the section's one item as `.deployer` (and needs no more)."""
-    check_deployer(SimpleNamespace(deployer=items[0] if items else None), loader)
+    # A check that needs more of the file (paths relative to it): (config, sink), the config
+    # typed `Any` in ops/models, which never imports this module.
+    config_check: Callable[[Any, Loader], None] | None = None
 
 
 SECTIONS: tuple[Section, ...] = (
@@ -69,10 +66,10 @@ SECTIONS: tuple[Section, ...] = (
         cross_check=check_log_processors,
     ),
     Section(
-        key="deployer", family="deployer", model=Deployer, many=False, cross_check=_check_deployer
+        key="deployer", family="deployer", model=Deployer, many=False, config_check=check_deployer
     ),
     Section(
-        key="function", family=USER_FAMILY, model=UserFunction, cross_check=check_user_functions
+        key="function", family=USER_FAMILY, model=UserFunction, config_check=check_user_functions
     ),
 )
 
@@ -161,6 +158,8 @@ def parse_config(data: Mapping[str, Any], source: Path) -> Config:
     for section in SECTIONS:
         if section.cross_check:
             section.cross_check(config.sections.get(section.key, ()), stack, loader)
+        if section.config_check:
+            section.config_check(config, loader)
     if loader.problems:
         raise ConfigError(str(source), loader.problems)
     return config

@@ -8,37 +8,20 @@ when it is given, everywhere in the event (inside CloudWatch Logs' compressed `a
 from __future__ import annotations
 
 import re
-import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Any
 
 from ops import awslogs as awslogs_payload
 from ops import push, user_events
 from ops.config import Config, Section
-from ops.naming import LOCAL_ACCOUNT, logical_id
+from ops.naming import LOCAL_ACCOUNT
+from ops.schedule import scheduled_event
 from templates import log_processors, responders
 
 # The placeholder as a whole number only: log event ids are long runs of digits with zeros in.
 _PLACEHOLDER = re.compile(rf"(?<!\d){LOCAL_ACCOUNT}(?!\d)")
 
 Sample = Callable[[Config, Section, Any, str], dict[str, Any]]
-
-
-def scheduled_event(config: Config, section: Section, item: Any, region: str) -> dict[str, Any]:
-    """EventBridge's "Scheduled Event", as a rule on a schedule delivers it."""
-    rule = f"{config.stack.name}-{logical_id(section.family, item.name)}Schedule"
-    return {
-        "version": "0",
-        "id": str(uuid.uuid4()),
-        "detail-type": "Scheduled Event",
-        "source": "aws.events",
-        "account": LOCAL_ACCOUNT,
-        "time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "region": region,
-        "resources": [f"arn:aws:events:{region}:{LOCAL_ACCOUNT}:rule/{rule}"],
-        "detail": {},
-    }
 
 
 SAMPLES: dict[str, Sample] = {

@@ -9,8 +9,13 @@ month day-of-week year) and exactly one of day-of-month and day-of-week is `?`.
 from __future__ import annotations
 
 import re
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from ops.naming import LOCAL_ACCOUNT, logical_id
 
 _RATE = re.compile(r"^rate\((\d+) ([a-z]+)\)$")
 _CRON = re.compile(r"^cron\((.*)\)$")
@@ -240,3 +245,20 @@ def _month_name(token: str) -> str:
 
 def _ordinal(n: int) -> str:
     return {1: "first", 2: "second", 3: "third", 4: "fourth", 5: "fifth"}[n]
+
+
+def scheduled_event(config: Any, section: Any, item: Any, region: str) -> dict[str, Any]:
+    """EventBridge's "Scheduled Event", as a rule on a schedule delivers it (`ops event`'s sample
+    for a purge job or a scheduled function; `config` and `section` as in `ops.events.Sample`)."""
+    rule = f"{config.stack.name}-{logical_id(section.family, item.name)}Schedule"
+    return {
+        "version": "0",
+        "id": str(uuid.uuid4()),
+        "detail-type": "Scheduled Event",
+        "source": "aws.events",
+        "account": LOCAL_ACCOUNT,
+        "time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "region": region,
+        "resources": [f"arn:aws:events:{region}:{LOCAL_ACCOUNT}:rule/{rule}"],
+        "detail": {},
+    }

@@ -16,6 +16,7 @@ from urllib.parse import quote_plus
 
 from ops.models.user_function import UserFunction
 from ops.naming import LOCAL_ACCOUNT
+from ops.schedule import scheduled_event
 
 SAMPLE_KEY = "sample upload.json"
 
@@ -33,8 +34,6 @@ def sample_event(config: Any, section: Any, fn: UserFunction, region: str) -> di
     if fn.sns is not None:
         return _sns_notification(fn.sns.topic_arn, region, now)
     if fn.schedule is not None:
-        from ops.events import scheduled_event
-
         return scheduled_event(config, section, fn, region)
     return {}
 
