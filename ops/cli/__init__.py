@@ -48,6 +48,7 @@ COMMANDS = {
         "destroy",
         "Delete the stack (its functions, roles, queues...).",
     ),
+    "logs": ("logs", "Print the log lines of jobs or families, interleaved by timestamp."),
     "report": (
         "report",
         "What every job did: runs, failures, deleted / kept / skipped, actions, the last error.",

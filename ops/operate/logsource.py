@@ -39,6 +39,7 @@ class LogLine:
     group: str
     stream: str
     message: str
+    event_id: str = ""  # FilterLogEvents' eventId (Insights gives none)
 
     @property
     def function(self) -> str:
@@ -83,7 +84,11 @@ def filter_events(
 
 def _event_line(group: str, event: dict[str, Any]) -> LogLine:
     return LogLine(
-        int(event["timestamp"]), group, str(event.get("logStreamName", "")), event["message"]
+        int(event["timestamp"]),
+        group,
+        str(event.get("logStreamName", "")),
+        event["message"],
+        str(event.get("eventId", "")),
     )
 
 
