@@ -48,6 +48,7 @@ COMMANDS = {
         "destroy",
         "Delete the stack (its functions, roles, queues...).",
     ),
+    "drift": ("drift", "Detect drift of the stack from its template, per resource and property."),
     "logs": ("logs", "Print the log lines of jobs or families, interleaved by timestamp."),
     "report": (
         "report",
