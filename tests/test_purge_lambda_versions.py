@@ -318,3 +318,18 @@ def test_a_malformed_cursor_is_rejected_before_any_call(estate, cursor) -> None:
         run(client, clock, event={"cursor": cursor})
     assert client.calls == []
     assert versions(client, "app-worker") == ["1", "2", "3", "4"]
+
+
+def test_the_version_an_alias_records_as_its_rollback_target_is_never_deleted(estate) -> None:
+    """`ops rollback` moves a stage back to the deployer's recorded `previous`: it must stay."""
+    from functions.deployer.layout import AliasRecord
+
+    client, clock = estate
+    record = AliasRecord(version="4", previous="1", sequencer="0A", code_sha256="x").describe()
+    client.real.create_alias(
+        FunctionName="app-worker", Name="prod", FunctionVersion="4", Description=record
+    )
+    report = run(client, clock)
+    assert versions(client, "app-worker") == ["1", "3", "4"]  # 2 goes; 1 is the rollback target
+    assert report.kept["rollback-target"] == 1
+    assert lambda_versions.rollback_target("hand-written description previous=1") is None

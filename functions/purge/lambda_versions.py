@@ -9,7 +9,8 @@ Per selected function: `ListVersionsByFunction`, `ListAliases` (target version a
 versions of weighted routing) and `ListProvisionedConcurrencyConfigs`; event source mappings come
 from one account-wide `ListEventSourceMappings` listing (mappings may name a version ARN), which
 is cheaper than one filtered call per version. Never deleted: `$LATEST`, a version an alias or
-its routing points at, one with provisioned concurrency, one an event source mapping invokes,
+its routing points at, the previous version the deployer recorded on an alias (the rollback
+target of `ops rollback`), one with provisioned concurrency, one an event source mapping invokes,
 the `keep` newest, and any modified less than `older_than` ago.
 
 Every Lambda call goes through a token bucket at `max_rate` (default 5/s, at most 10/s: the
@@ -184,8 +185,22 @@ def protections(name: str, lam: PacedClient, mapped: set[str]) -> dict[str, str]
         for alias in page["Aliases"]:
             weights = (alias.get("RoutingConfig") or {}).get("AdditionalVersionWeights") or {}
             reasons.update(dict.fromkeys(weights, "alias-routing"))
+            target = rollback_target(alias.get("Description"))
+            if target:
+                reasons[target] = "rollback-target"
             reasons[alias["FunctionVersion"]] = "alias"
     return reasons
+
+
+def rollback_target(description: str | None) -> str | None:
+    """The version the deployer recorded as an alias's previous one (`ops-deployer version=7
+    previous=6 ...`, functions/deployer/layout.py): `ops rollback` moves the alias back to it,
+    so it must outlive the purge. Parsed here because the purge's zip carries no deployer code."""
+    words = (description or "").split()
+    if not words or words[0] != "ops-deployer":
+        return None
+    values = dict(w.partition("=")[::2] for w in words[1:] if "=" in w)
+    return values.get("previous") or None
 
 
 def execute(
