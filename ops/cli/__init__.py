@@ -50,6 +50,10 @@ COMMANDS = {
     ),
     "drift": ("drift", "Detect drift of the stack from its template, per resource and property."),
     "logs": ("logs", "Print the log lines of jobs or families, interleaved by timestamp."),
+    "rollback": (
+        "rollback",
+        "Move FUNCTION's stage alias back to the version the deployer recorded as previous.",
+    ),
     "report": (
         "report",
         "What every job did: runs, failures, deleted / kept / skipped, actions, the last error.",
