@@ -42,6 +42,11 @@ one when moto models the resource itself (`tests/test_moto_gaps.py` says when).
   goes through the artifact bucket, and with `--endpoint-url http://127.0.0.1:PORT` ops addresses
   it path-style on that endpoint. moto reads a path-style URL only when it says "localhost" and
   takes "127" for the bucket otherwise (NoSuchBucket). The patch reads loopback URLs path-style.
+- IAM enforcement and batch deletes of versions: moto checks every DeleteObjects as
+  `s3:DeleteObject`, where AWS checks each entry that names a `VersionId` as
+  `s3:DeleteObjectVersion` (and only the others as `s3:DeleteObject`), so a role without
+  DeleteObjectVersion would purge a versioned bucket on moto only. The patch checks the
+  request for each action its entries need, as AWS does.
 """
 
 from __future__ import annotations
@@ -250,6 +255,29 @@ def _head_of_a_version_is_get_object_version() -> None:
     ACTION_MAP["KEY"]["HEAD"]["versionId"] = "GetObjectVersion"
 
 
+def _batch_delete_of_versions_is_delete_object_version() -> None:
+    from moto.s3.responses import S3Response
+
+    original = S3Response._authenticate_and_authorize_s3_action
+
+    def authorize(self: S3Response, bucket_name: str | None = None, key_name: str | None = None):
+        if key_name or self.data.get("Action") != "DeleteObject" or not self.is_delete_keys():
+            return original(self, bucket_name=bucket_name, key_name=key_name)
+        body = self.body if isinstance(self.body, bytes) else str(self.body).encode()
+        entries, versioned = body.count(b"<Object>"), body.count(b"<VersionId>")
+        needed = ["DeleteObjectVersion"] if versioned else []
+        needed += ["DeleteObject"] if entries > versioned else []
+        try:
+            for action in needed:
+                self.data["Action"] = action
+                original(self, bucket_name=bucket_name)
+        finally:
+            self.data["Action"] = "DeleteObject"
+        return None
+
+    S3Response._authenticate_and_authorize_s3_action = authorize  # type: ignore[method-assign]
+
+
 def _no_signature_comparison() -> None:
     IAMRequestBase.check_signature = lambda self: None  # type: ignore[method-assign]
 
@@ -281,6 +309,7 @@ def apply() -> None:
     _head_of_a_version_is_get_object_version()
     _template_url_on_loopback()
     _bucket_versioning_from_cloudformation()
+    _batch_delete_of_versions_is_delete_object_version()
     for cached in (parsing.get_model_list, parsing.get_model_map, parsing.get_name_type_map):
         cached.cache_clear()
     _applied = True
