@@ -264,40 +264,53 @@ def api_streams_purged(endpoint: str, report: dict[str, Any]) -> None:
     assert streams["logStreams"] == []
 
 
-def seed_users_table(endpoint: str) -> None:
+def clear_state(endpoint: str, stack: str) -> None:
+    """Empty the stack's marker and rate-limit tables: each run starts unclaimed, uncooled."""
     ddb = aws(endpoint, "dynamodb")
-    if "users" in ddb.list_tables()["TableNames"]:
-        ddb.delete_table(TableName="users")
-    ddb.create_table(
-        TableName="users",
-        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-        ProvisionedThroughput={"ReadCapacityUnits": 100, "WriteCapacityUnits": 10},
-    )
-    markers = [
-        r["PhysicalResourceId"]
-        for r in aws(endpoint, "cloudformation").list_stack_resources(StackName=STACK)[
-            "StackResourceSummaries"
-        ]
-        if r["ResourceType"] == "AWS::DynamoDB::Table"
-    ]
-    for table in markers:  # a run before this one claimed the state change
-        for item in ddb.scan(TableName=table)["Items"]:
-            ddb.delete_item(TableName=table, Key={"pk": item["pk"]})
+    resources = aws(endpoint, "cloudformation").list_stack_resources(StackName=stack)
+    for resource in resources["StackResourceSummaries"]:
+        if resource["ResourceType"] == "AWS::DynamoDB::Table":
+            table = resource["PhysicalResourceId"]
+            for item in ddb.scan(TableName=table)["Items"]:
+                ddb.delete_item(TableName=table, Key={"pk": item["pk"]})
+
+
+def alarm_in(
+    endpoint: str, name: str, namespace: str, metric: str, dimension: tuple[str, str]
+) -> None:
+    """The alarm a responder re-reads before it acts (moto's CloudFormation creates none)."""
     cloudwatch = aws(endpoint, "cloudwatch")
-    name = "acme-ops-responder-users-read-capacity"
     cloudwatch.put_metric_alarm(
         AlarmName=name,
-        Namespace="AWS/DynamoDB",
-        MetricName="ConsumedReadCapacityUnits",
-        Dimensions=[{"Name": "TableName", "Value": "users"}],
+        Namespace=namespace,
+        MetricName=metric,
+        Dimensions=[{"Name": dimension[0], "Value": dimension[1]}],
         Statistic="Sum",
         Period=60,
         EvaluationPeriods=1,
-        Threshold=4800,
+        Threshold=1,
         ComparisonOperator="GreaterThanOrEqualToThreshold",
     )
     cloudwatch.set_alarm_state(AlarmName=name, StateValue="ALARM", StateReason="e2e")
+
+
+def provisioned_table(endpoint: str, name: str, read: int, write: int) -> None:
+    ddb = aws(endpoint, "dynamodb")
+    if name in ddb.list_tables()["TableNames"]:
+        ddb.delete_table(TableName=name)
+    ddb.create_table(
+        TableName=name,
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        ProvisionedThroughput={"ReadCapacityUnits": read, "WriteCapacityUnits": write},
+    )
+
+
+def seed_users_table(endpoint: str) -> None:
+    provisioned_table(endpoint, "users", 100, 10)
+    clear_state(endpoint, STACK)  # a run before this one claimed the state change
+    name = "acme-ops-responder-users-read-capacity"
+    alarm_in(endpoint, name, "AWS/DynamoDB", "ConsumedReadCapacityUnits", ("TableName", "users"))
 
 
 def users_scaled(endpoint: str, report: dict[str, Any]) -> None:
@@ -315,21 +328,25 @@ def _zip(source: str) -> bytes:
     return buffer.getvalue()
 
 
-def seed_api_function(endpoint: str) -> None:
-    """The function the deployer ships to, with a first version, and a new zip uploaded."""
+def other_function(endpoint: str, name: str) -> None:
+    """A function of another stack (one the stack acts on), created once."""
     lam = aws(endpoint, "lambda")
-    names = [f["FunctionName"] for f in lam.list_functions()["Functions"]]
-    if "api" not in names:
+    if name not in [f["FunctionName"] for f in lam.list_functions()["Functions"]]:
         role = aws(endpoint, "iam").create_role(
-            RoleName="api-role", AssumeRolePolicyDocument=json.dumps({"Statement": []})
+            RoleName=f"{name}-role", AssumeRolePolicyDocument=json.dumps({"Statement": []})
         )
         lam.create_function(
-            FunctionName="api",
+            FunctionName=name,
             Runtime="python3.13",
             Role=role["Role"]["Arn"],
             Handler="app.handler",
             Code={"ZipFile": _zip("def handler(e, c):\n    return 1\n")},
         )
+
+
+def seed_api_function(endpoint: str) -> None:
+    """The function the deployer ships to, with a first version, and a new zip uploaded."""
+    other_function(endpoint, "api")
     s3 = aws(endpoint, "s3")
     body = _zip(f"def handler(e, c):\n    return {datetime.now(UTC).timestamp()!r}\n")
     s3.put_object(Bucket="acme-functions-eu-west-1", Key="deploy/prod/api.zip", Body=body)

@@ -30,10 +30,13 @@ from functions.runtime import settings
 from tests.conftest import ROOT
 from tests.test_bundled_stack_e2e import (
     REGION,
-    _zip,
+    alarm_in,
     aws,
+    clear_state,
     invoke_as_role,
     ops,
+    other_function,
+    provisioned_table,
     role_of,
     without,
 )
@@ -126,46 +129,6 @@ def no_cached_secrets() -> Iterator[None]:
 # ---- seeding -------------------------------------------------------------------------------
 
 
-def clear_state(endpoint: str, stack: str) -> None:
-    """Empty the stack's marker and rate-limit tables: each run starts unclaimed, uncooled."""
-    ddb = aws(endpoint, "dynamodb")
-    resources = aws(endpoint, "cloudformation").list_stack_resources(StackName=stack)
-    for resource in resources["StackResourceSummaries"]:
-        if resource["ResourceType"] == "AWS::DynamoDB::Table":
-            table = resource["PhysicalResourceId"]
-            for item in ddb.scan(TableName=table)["Items"]:
-                ddb.delete_item(TableName=table, Key={"pk": item["pk"]})
-
-
-def alarm_in(endpoint: str, name: str, namespace: str, metric: str, dimension: tuple[str, str]):
-    """The alarm a responder re-reads before it acts (moto's CloudFormation creates none)."""
-    cloudwatch = aws(endpoint, "cloudwatch")
-    cloudwatch.put_metric_alarm(
-        AlarmName=name,
-        Namespace=namespace,
-        MetricName=metric,
-        Dimensions=[{"Name": dimension[0], "Value": dimension[1]}],
-        Statistic="Sum",
-        Period=60,
-        EvaluationPeriods=1,
-        Threshold=1,
-        ComparisonOperator="GreaterThanOrEqualToThreshold",
-    )
-    cloudwatch.set_alarm_state(AlarmName=name, StateValue="ALARM", StateReason="e2e")
-
-
-def provisioned_table(endpoint: str, name: str, read: int, write: int) -> None:
-    ddb = aws(endpoint, "dynamodb")
-    if name in ddb.list_tables()["TableNames"]:
-        ddb.delete_table(TableName=name)
-    ddb.create_table(
-        TableName=name,
-        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-        ProvisionedThroughput={"ReadCapacityUnits": read, "WriteCapacityUnits": write},
-    )
-
-
 def seed_users(endpoint: str, hook: Webhook) -> None:
     clear_state(endpoint, "acme-responders")
     provisioned_table(endpoint, "users", 100, 10)
@@ -223,18 +186,8 @@ def orders_grown(endpoint: str, report: dict[str, Any], hook: Webhook) -> None:
 
 def seed_checkout(endpoint: str, hook: Webhook) -> None:
     clear_state(endpoint, "acme-responders")
+    other_function(endpoint, "checkout")
     lam = aws(endpoint, "lambda")
-    if "checkout" not in [f["FunctionName"] for f in lam.list_functions()["Functions"]]:
-        role = aws(endpoint, "iam").create_role(
-            RoleName="checkout-role", AssumeRolePolicyDocument=json.dumps({"Statement": []})
-        )
-        lam.create_function(
-            FunctionName="checkout",
-            Runtime="python3.13",
-            Role=role["Role"]["Arn"],
-            Handler="app.handler",
-            Code={"ZipFile": _zip("def handler(e, c):\n    return 1\n")},
-        )
     lam.put_function_concurrency(FunctionName="checkout", ReservedConcurrentExecutions=20)
     name = "acme-responders-responder-checkout-throttles"
     alarm_in(endpoint, name, "AWS/Lambda", "Throttles", ("FunctionName", "checkout"))
