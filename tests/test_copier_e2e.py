@@ -22,6 +22,7 @@ from botocore.exceptions import ClientError
 
 from functions.deployer import copier
 from functions.runtime import aws as function_clients
+from tests.policy_conditions import denied, recording, role_policies
 from tests.test_bundled_stack_e2e import aws, enforced, ops, without
 
 pytestmark = pytest.mark.e2e
@@ -140,7 +141,12 @@ def test_the_copier_copies_only_what_is_old_enough_under_its_own_role(
     moto_endpoint: str, deployed: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     good = upload(moto_endpoint, b"good build", timedelta(hours=2))
-    report = run_as_copier(moto_endpoint, monkeypatch)
+    with recording() as calls:
+        report = run_as_copier(moto_endpoint, monkeypatch)
+    # moto skips the role's s3:prefix condition on ListBucketVersions: evaluated here instead.
+    assert [c.action for c in calls] == ["s3:ListBucketVersions"], calls
+    policies = role_policies(aws(moto_endpoint, "iam"), role_of_dr(moto_endpoint))
+    assert denied(policies, calls) == []
     assert report["counts"]["copied"] == 1, report
     assert held(moto_endpoint) == b"good build"
     upload(moto_endpoint, b"bad build", timedelta(minutes=5))  # younger than the delay

@@ -6,10 +6,10 @@ of that role, which must fail with AccessDenied.
 
 Webhooks are a local HTTP listener whose URL is the Secrets Manager secret the config names (the
 URL is never in the environment); SNS alerts are read back from a queue subscribed to the topic.
-What moto's IAM does not check (resources outside S3, every condition key) is listed in
-tests/test_policy_conditions.py and checked there instead. Not listed: the REPORT-line log
-processor (it prints EMF and calls nothing), the metric filter and the native EC2 responder (no
-function), the plain S3 job (tests/test_bundled_stack_e2e.py runs one).
+What moto's IAM does not check: resources outside S3 (the render tests check the ARNs) and
+every condition key (tests/policy_conditions.py evaluates them against the calls each run made).
+Not listed: the REPORT-line log processor (it prints EMF and calls nothing), the metric filter
+and the native EC2 responder (no function), the plain S3 job (test_bundled_stack_e2e runs one).
 """
 
 from __future__ import annotations
@@ -28,11 +28,14 @@ import requests
 
 from functions.runtime import settings
 from tests.conftest import ROOT
+from tests.policy_conditions import denied, recording, role_policies
 from tests.test_bundled_stack_e2e import (
     REGION,
     alarm_in,
     aws,
     clear_state,
+    conditions_held,
+    enforced,
     invoke_as_role,
     ops,
     other_function,
@@ -325,6 +328,7 @@ class Case:
     seed: Seed
     check: Check
     event: Callable[[str, str], str] = lambda endpoint, text: text
+    conditioned: tuple[str, ...] = ()  # as in test_bundled_stack_e2e.Case
 
 
 CASES = [
@@ -391,6 +395,7 @@ CASES = [
         ("s3:ListBucketVersions", "s3:DeleteObjectVersion"),
         seed_reports,
         reports_purged,
+        conditioned=("s3:ListBucketVersions",),
     ),
 ]
 MUTATIONS = [(case, action) for case in CASES for action in case.needed]
@@ -405,9 +410,11 @@ def test_each_function_runs_under_its_own_role_with_iam_enforced(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     case.seed(moto_endpoint, hook)
-    result = invoke_as_role(moto_endpoint, deployed[case.config], case, monkeypatch)
+    with recording() as calls:
+        result = invoke_as_role(moto_endpoint, deployed[case.config], case, monkeypatch)
     assert result.exit_code == 0, result.stderr[-3000:]
     case.check(moto_endpoint, json.loads(result.stdout), hook)
+    conditions_held(moto_endpoint, case, calls)
 
 
 @pytest.mark.parametrize(("case", "action"), MUTATIONS, ids=[f"{c.item}-{a}" for c, a in MUTATIONS])
@@ -424,3 +431,31 @@ def test_each_function_fails_when_its_role_lacks_one_action_it_needs(
         result = invoke_as_role(moto_endpoint, deployed[case.config], case, monkeypatch)
     assert result.exit_code == 1, result.stdout
     assert "AccessDenied" in result.stderr, result.stderr[-3000:]
+
+
+def test_moto_lets_a_role_list_outside_its_prefix_so_the_condition_is_evaluated_here(
+    moto_endpoint: str, deployed: dict[str, Path], hook: Webhook
+) -> None:
+    """The versioned purge's role may list `daily/` only (s3:prefix like `daily/*`). moto lets it
+    list `other/` (AWS answers AccessDenied); the evaluation the runs above go through refuses.
+    When moto refuses too, it evaluates conditions itself."""
+    import boto3
+
+    seed_reports(moto_endpoint, hook)
+    role = role_of(moto_endpoint, "media-ops-purge-report-versions")
+    creds = aws(moto_endpoint, "sts").assume_role(
+        RoleArn=f"arn:aws:iam::{ACCOUNT}:role/{role}", RoleSessionName="outside"
+    )["Credentials"]
+    s3 = boto3.client(
+        "s3",
+        region_name=REGION,
+        endpoint_url=moto_endpoint,
+        aws_access_key_id=creds["AccessKeyId"],
+        aws_secret_access_key=creds["SecretAccessKey"],
+        aws_session_token=creds["SessionToken"],
+    )
+    with enforced(), recording() as calls:
+        answer = s3.list_object_versions(Bucket=BUCKET, Prefix="other/")
+    assert [v["Key"] for v in answer["Versions"]] == ["other/old.csv"]
+    policies = role_policies(aws(moto_endpoint, "iam"), role)
+    assert denied(policies, calls) == ['s3:ListBucketVersions with {"s3:prefix": "other/"}']
