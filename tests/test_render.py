@@ -14,7 +14,13 @@ from ops.lint import lint_template
 from ops.render import render
 from tests.conftest import ROOT
 
-EXAMPLES = sorted([ROOT / "ops.toml", *(ROOT / "examples").glob("*.toml")])
+EXAMPLES = sorted(
+    [
+        ROOT / "ops.toml",
+        *(ROOT / "examples").glob("*.toml"),
+        *(ROOT / "examples").glob("*/ops.toml"),
+    ]
+)
 
 
 def template(path=ROOT / "ops.toml") -> dict[str, Any]:
@@ -26,7 +32,7 @@ def statements(tpl: dict[str, Any], role: str) -> list[dict[str, Any]]:
     return policy["PolicyDocument"]["Statement"]
 
 
-@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.name)
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: str(p.relative_to(ROOT)))
 def test_cfn_lint_reports_nothing(path) -> None:
     assert lint_template(render(load_config(path)), ["eu-west-1", "us-east-1"]) == []
 

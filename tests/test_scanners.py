@@ -18,6 +18,7 @@ import pytest
 from ops.config import load_config
 from ops.models.deployer import replica_regions
 from ops.render import render
+from tests.conftest import ROOT
 from tests.test_render import EXAMPLES
 
 CHECKOV = shutil.which("checkov") or str(Path(sys.executable).with_name("checkov"))
@@ -30,9 +31,10 @@ def scanned(tmp_path_factory: pytest.TempPathFactory) -> list[dict[str, Any]]:
     folder = tmp_path_factory.mktemp("rendered")
     for path in EXAMPLES:
         config = load_config(path)
-        (folder / f"{path.stem}.json").write_text(render(config))
+        stem = "-".join(path.relative_to(ROOT).with_suffix("").parts)  # examples/x/ops.toml too
+        (folder / f"{stem}.json").write_text(render(config))
         for region in replica_regions(config):
-            (folder / f"{path.stem}-{region}.json").write_text(render(config, region=region))
+            (folder / f"{stem}-{region}.json").write_text(render(config, region=region))
     run = subprocess.run(
         [CHECKOV, "-d", str(folder), "--framework", "cloudformation", "-o", "json"],
         capture_output=True,
