@@ -22,7 +22,8 @@ from functions.runtime.metrics import MAX_VALUES, emf_lines
 # Numbers are kept as the text the line carries (always valid JSON numbers here) and written into
 # the EMF lines as they are: converting 40,000 of them to floats and back would cost more than
 # decoding the payload.
-_NUMBER = r"(\d++(?:\.\d++)?+)"  # possessive: no backtracking on the hot path
+# [0-9], not \d: \d also takes other scripts' digits, which are no JSON number.
+_NUMBER = r"([0-9]++(?:\.[0-9]++)?+)"  # possessive: no backtracking on the hot path
 _GAP = r"[\t ]+"  # Lambda separates fields with tabs; copies of the line often have spaces
 _REPORT_BODY = (
     rf"REPORT RequestId: [^\t\x00 ]++{_GAP}Duration: {_NUMBER} ms{_GAP}"
@@ -35,7 +36,28 @@ _REPORT = re.compile(_REPORT_BODY)
 _STRICT_BODY = _REPORT_BODY.replace(_GAP, "\t")
 _REQUEST_ID = re.compile(r"REPORT RequestId: ([^\t\x00 ]+)")
 SEP = "\x00"  # joins a batch's messages for one `findall` when no message contains it
-_REPORTS_IN_TEXT = re.compile(SEP + _STRICT_BODY)
+# One tuple per line that starts with "REPORT ": its figures, or all "" where the strict form does
+# not match (so one scan both reads the lines and counts them).
+_REPORTS_IN_TEXT = re.compile(SEP + "REPORT (?:" + _STRICT_BODY.removeprefix("REPORT ") + ")?+")
+_UNREAD = ("", "", "", "", "")
+# A `platform.report` record exactly as Lambda writes it (compact, keys in Lambda's order, strings
+# without escapes, plain decimal numbers): a subset of JSON that this regex reads the way
+# `json.loads` would, so the batch-wide scan can take these lines without a parse per line. Any
+# other spelling of a record (spaces, another key order, escapes, extra keys) goes to `json.loads`.
+_PLAIN_STRING = r'"[^"\\\x00-\x1f]*+"'
+_JSON_NUMBER = r"(-?+(?:0|[1-9][0-9]{0,15}+)(?:\.[0-9]{1,17}+)?+)"
+_JSON_REPORT_BODY = (
+    rf'\{{"time":{_PLAIN_STRING},"type":"platform\.report","record":\{{'
+    rf'"requestId":"([^"\\\x00-\x1f]*+)","metrics":\{{"durationMs":{_JSON_NUMBER},'
+    rf'"billedDurationMs":{_JSON_NUMBER},"memorySizeMB":{_JSON_NUMBER},'
+    rf'"maxMemoryUsedMB":{_JSON_NUMBER}(?:,"initDurationMs":{_JSON_NUMBER})?+\}}'
+    rf'(?:,"tracing":\{{{_PLAIN_STRING}:{_PLAIN_STRING}(?:,{_PLAIN_STRING}:{_PLAIN_STRING})*+\}})?+'
+    r'(?:,"status":"(\w*+)")?+(?:,"errorType":"([^"\\\x00-\x1f]*+)")?+\}\}[ \t\n\r]*+'
+)
+_JSON_REPORTS_IN_TEXT = re.compile(SEP + _JSON_REPORT_BODY + rf"(?={SEP}|\Z)")
+_JSON_ROW = itemgetter(1, 2, 3, 4, 5)  # duration, billed, size, used, init of a findall tuple
+_JSON_END = itemgetter(6, 7)  # status, error type ("" when absent)
+_FIRST = itemgetter(0)
 _STATUS = re.compile(r"\bStatus: (\w+)(?:\s+Error Type: (\S+))?")
 _TIMED_OUT = re.compile(r"(\S+) Task timed out after ([\d.]+) seconds")
 OUT_OF_MEMORY = "Runtime.OutOfMemory"
@@ -50,6 +72,7 @@ UNITS = {
 SAMPLE = 5  # malformed lines quoted in the report
 # duration, billed, size, used, init ("" or None when absent)
 Row = tuple[str, str, str, str, "str | None"]
+_INIT = itemgetter(4)
 
 
 @dataclass
@@ -80,13 +103,13 @@ class FunctionStats:
             "BilledDuration": billed,
             "MaxMemoryUsed": used,
             "MemoryUtilization": _utilisation(used, sizes),
-            "InitDuration": [v for v in init if v],  # findall gives "" where None is meant
+            "InitDuration": list(filter(None, init)),  # findall gives "" where None is meant
         }
 
     def counts(self) -> dict[str, float]:
         return {
             "Invocations": len(self.rows),
-            "ColdStarts": sum(1 for row in self.rows if row[4]),
+            "ColdStarts": sum(map(bool, map(_INIT, self.rows))),
             "Timeouts": len(self.timed_out),
             "OutOfMemory": self.out_of_memory,
             "Errors": self.errors,
@@ -98,7 +121,7 @@ def _utilisation(used: Sequence[str], sizes: Sequence[str]) -> list[str]:
     if len(set(sizes)) == 1:  # the usual case: one memory size per function and batch
         size = sizes[0]
         by_used = {u: _percent(u, size) for u in set(used)}
-        return [by_used[u] for u in used]
+        return list(map(by_used.__getitem__, used))
     pairs = list(zip(used, sizes, strict=True))
     table = {pair: _percent(*pair) for pair in set(pairs)}
     return [table[pair] for pair in pairs]
@@ -165,16 +188,51 @@ def _fast_scan(events: list[Any], stats: FunctionStats, report: BatchReport) -> 
     if text.count(SEP) != len(messages):
         return False
     rows = _REPORTS_IN_TEXT.findall(text)
-    if len(rows) != text.count(SEP + "REPORT "):
+    if _UNREAD in rows:  # a line starting "REPORT " that is not in Lambda's strict form
         return False
+    only_reports = len(rows) == len(messages)  # one SEP per message: each is a REPORT line
     stats.rows.extend(rows)
-    if "Status: " in text:
+    if rows and "Status: " in text:
         for message in messages:
             found = _REPORT.match(message) if "Status: " in message else None
             if found:
                 _status(message, found, stats)
-    if '"platform.report"' in text or "Task timed out after" in text:
-        _scan([e for e in events if not e["message"].startswith("REPORT ")], stats, report)
+    if not only_reports:
+        _other_lines(events, text, stats, report)
+    return True
+
+
+def _other_lines(events: list[Any], text: str, stats: FunctionStats, report: BatchReport) -> None:
+    """The batch's `platform.report` records and "Task timed out" lines, beside its REPORT lines:
+    records in Lambda's own spelling by one `findall` when that finds every mention of
+    platform.report, the rest line by line."""
+    records_done = '"platform.report"' not in text or _json_fast(text, stats)
+    if records_done and "Task timed out after" not in text:
+        return
+    if records_done:  # the checked path would read these lines for timeouts only
+        rest = [
+            e
+            for e in events
+            if "Task timed out after" in e["message"]
+            and not e["message"].startswith(("REPORT ", "{"))
+        ]
+    else:
+        rest = [e for e in events if not e["message"].startswith("REPORT ")]
+    _scan(rest, stats, report)
+
+
+def _json_fast(text: str, stats: FunctionStats) -> bool:
+    """Every `platform.report` record of the batch, when each is in Lambda's compact spelling
+    (each match holds the quoted type exactly once, so equal counts leave no record unread);
+    False, with nothing recorded, otherwise."""
+    found = _JSON_REPORTS_IN_TEXT.findall(text)
+    if len(found) != text.count('"platform.report"'):
+        return False
+    stats.rows.extend(map(_JSON_ROW, found))
+    ends = list(map(_JSON_END, found))
+    if ends.count(("success", "")) + ends.count(("", "")) != len(ends):  # not all plain successes
+        for request_id, (status, error_type) in zip(map(_FIRST, found), ends, strict=True):
+            stats.end(request_id, status or None, error_type or None)
     return True
 
 
