@@ -36,6 +36,7 @@ schedule = "rate(1 hour)"
 bucket = "bench-ops"
 prefix = "tmp/"
 older_than = "1h"
+max_deletes = 0  # no limit, written: the bench deletes more than the default 10,000
 """
 
 

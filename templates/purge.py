@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import singledispatch
+from typing import Any
 
 import awacs.awslambda
 import awacs.ec2
@@ -37,6 +38,15 @@ HANDLER = "functions.purge.handler.handler"
 BUNDLE = "purge"
 
 
+def purge_job(job: PurgeJob) -> dict[str, Any]:
+    """$OPS_JOB; a cap written as 0 (no limit) reaches the function as none."""
+    settings = job_settings(job)
+    for cap in ("max_deletes", "max_delete_percent"):
+        if settings.get(cap) == 0:
+            settings[cap] = None
+    return settings
+
+
 def add_purge_job(ctx: RenderContext, job: PurgeJob) -> FunctionResources:
     """One job: a function that never overlaps itself and is never retried blindly."""
     age = max_event_age(job.schedule)
@@ -49,7 +59,7 @@ def add_purge_job(ctx: RenderContext, job: PurgeJob) -> FunctionResources:
             handler=HANDLER,
             bundle=BUNDLE,
             statements=[*purge_statements(job), *continuation_statements(ctx, job)],
-            job=job_settings(job),
+            job=purge_job(job),
             description=f"ops purge {job.name}: {job.target} older than {job.older_than}",
             reserved_concurrency=1,  # scheduled runs never overlap
             retries=0,  # a failed run is picked up by the next schedule, not retried blindly

@@ -25,6 +25,23 @@ def check_patterns(value: tuple[str, ...]) -> str | None:
     return None
 
 
+DEFAULT_MAX_DELETES = 10_000
+# lambda-versions and ebs-snapshots, where most of what is examined is meant to stay (versions in
+# use or newest, the last days' snapshots): deleting more than half of it in one run is a mistake
+# to stop at. s3 and log-streams have no such default: emptying a prefix whose every object is old
+# (tmp/ after a quiet hour), or a group of quiet streams, is what those jobs are for.
+DEFAULT_LISTED_PERCENT = 50.0
+
+
+def percent_setting(default: float | None) -> float | None:
+    return setting(
+        default,
+        check=check_range(0, 100),
+        doc="at most this percentage of what the run has examined so far (0: no limit)"
+        + (f"; default {default:g}" if default is not None else ""),
+    )
+
+
 @dataclass(frozen=True, kw_only=True)
 class PurgeJob(FunctionSettings):
     """Keys every purge target takes."""
@@ -38,14 +55,13 @@ class PurgeJob(FunctionSettings):
     older_than: Duration = setting(doc="delete what is older than this: 30s, 15m, 1h, 7d")
     dry_run: bool = setting(False, doc="report what would be deleted, delete nothing")
     # Guard rails: a run stops ("capped", an error) before deleting past either cap.
-    max_deletes: int | None = setting(
-        None, check=check_range(1, 10**9), doc="at most this many deletions per run"
+    # Safe by default: a run deletes at most DEFAULT_MAX_DELETES; 0, written, means no limit.
+    max_deletes: int = setting(
+        DEFAULT_MAX_DELETES,
+        check=check_range(0, 10**9),
+        doc=f"at most this many deletions per run (default {DEFAULT_MAX_DELETES:,}; 0: no limit)",
     )
-    max_delete_percent: float | None = setting(
-        None,
-        check=check_range(0, 100),
-        doc="at most this percentage of what the run has examined so far",
-    )
+    max_delete_percent: float | None = percent_setting(None)
     # Continuation: what happens to the rest when a run reaches its time budget.
     on_timeout: Literal["next-schedule", "continue"] = setting(
         "next-schedule", doc="leave the rest to the next schedule, or hand on to a new invocation"
@@ -110,6 +126,7 @@ class LambdaVersionsPurge(PurgeJob):
     tags: dict[str, str] = setting({}, doc="and that carry all of these tags")
     keep: int = setting(3, check=check_range(0, 1000), doc="newest published versions kept")
     max_rate: float = rate_setting(5.0, "about 15 Lambda control-plane requests/s")
+    max_delete_percent: float | None = percent_setting(DEFAULT_LISTED_PERCENT)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -119,6 +136,7 @@ class EbsSnapshotsPurge(PurgeJob):
     target: Literal["ebs-snapshots"] = setting(doc="what to purge")
     tags: dict[str, str] = setting(check=check_selection_tags, doc="snapshots with all these tags")
     max_rate: float = rate_setting(5.0, "EC2's mutating-call bucket, refilled at 5/s")
+    max_delete_percent: float | None = percent_setting(DEFAULT_LISTED_PERCENT)
 
 
 @dataclass(frozen=True, kw_only=True)
