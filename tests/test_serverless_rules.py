@@ -16,6 +16,7 @@ import pytest
 from ops.config import load_config
 from ops.models.deployer import replica_regions
 from ops.render import render
+from tests.conftest import ROOT
 from tests.test_render import EXAMPLES
 
 # rule -> (the resource type it may fire on, why that finding stands)
@@ -62,14 +63,14 @@ ASYNC_PRINCIPALS = (
 
 def stacks() -> list[tuple[str, str | None]]:
     return [
-        (path.name, region)
+        (str(path.relative_to(ROOT)), region)  # examples/users-loader/ops.toml is an ops.toml too
         for path in EXAMPLES
         for region in [None, *replica_regions(load_config(path))]
     ]
 
 
 def rendered(name: str, region: str | None) -> str:
-    [path] = [p for p in EXAMPLES if p.name == name]
+    [path] = [p for p in EXAMPLES if str(p.relative_to(ROOT)) == name]
     return render(load_config(path), region=region)
 
 
