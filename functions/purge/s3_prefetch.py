@@ -39,7 +39,8 @@ MAX_RANGES = 8  # ranges listed at once after a split
 SPLIT_AFTER = 5  # full pages listed before a split is considered: small prefixes never split
 SLOW_PAGE_SECONDS = 0.25  # slower than this per 1,000 keys, one listing cannot keep up
 MAX_DEPTH = 8  # characters past the prefix a split looks at
-PROBES = 64  # one-key probes a split may spend finding boundaries
+PROBES = 96  # one-key probes a split may spend finding boundaries
+ALPHABET = 24  # characters a level probes after, at most
 NAMES = ("Versions", "DeleteMarkers", "Contents")
 _END = object()
 
@@ -107,6 +108,7 @@ class Prefetch:
 
     def _pages(self, part: Range, first: bool) -> None:
         full, listing = 0, 0.0  # full pages, and seconds spent in list calls (not in waiting)
+        seen: set[str] = set()  # the characters of the keys, until a split is decided
         pages = iter(self._paginate(part.low))
         while True:
             called = self.clock()
@@ -120,10 +122,14 @@ class Prefetch:
             if not self._put(part, kept) or ended:
                 return
             full += page_size(page) >= PAGE_SIZE
+            if first and full <= SPLIT_AFTER:
+                seen.update(
+                    *(e["Key"][len(self.job.prefix) :] for n in NAMES for e in kept.get(n, ()))
+                )
             if first and full == SPLIT_AFTER and listing / full > SLOW_PAGE_SECONDS:
-                self._thread(self._split, part)
+                self._thread(self._split, part, alphabet(seen))
 
-    def _split(self, part: Range) -> None:
+    def _split(self, part: Range, chars: str = "") -> None:
         """Cut what `part` has not listed yet into ranges listed in parallel (see the module
         docstring); `part` goes on listing while the boundaries are probed."""
         with self._lock:
@@ -131,7 +137,7 @@ class Prefetch:
         if last is None or self.cancelled.is_set():
             return
         try:
-            points = boundaries(self._probe, self.job.prefix, last, high)
+            points = boundaries(self._probe, self.job.prefix, last, high, chars)
         except Exception:  # a failed probe only means no split; the listing goes on
             return
         with self._lock:
@@ -211,30 +217,64 @@ def page_size(page: Mapping[str, Any]) -> int:
 
 
 def boundaries(
-    probe: Callable[[str], str | None], prefix: str, last: str, high: str | None
+    probe: Callable[[str], str | None],
+    prefix: str,
+    last: str,
+    high: str | None,
+    alphabet: str = "",
 ) -> list[str]:
     """Split points in (last, high]: the blocks `base + c` the keys after `last` fall in, one
-    character deeper at a time (each block's probes in parallel) until there are `MAX_RANGES`
-    of them; the first block stays with the range being listed. Evenly thinned."""
+    character deeper at a time until there are `MAX_RANGES` of them; the first block stays with
+    the range being listed. Evenly thinned.
+
+    With an `alphabet` (the characters the keys listed so far use), a level's probes all go at
+    once: one after `base + c` for each of its characters, the next characters being those of
+    the keys found. Without, each block walks its next characters one probe at a time.
+    """
     blocks, budget = [prefix], PROBES
     with ThreadPoolExecutor(MAX_RANGES, thread_name_prefix="purge-probe") as pool:
         for _ in range(MAX_DEPTH):
-            share = max(1, budget // len(blocks))
-            found = list(
-                pool.map(partial(next_chars, probe, last=last, high=high, budget=share), blocks)
-            )
-            deeper = [
-                base + c for base, (chars, _) in zip(blocks, found, strict=True) for c in chars
-            ]
-            budget -= sum(used for _, used in found)
+            if alphabet:
+                found, used = level_chars(pool, probe, blocks, last, high, alphabet, budget)
+            else:
+                share = max(1, budget // len(blocks))
+                walk = partial(next_chars, probe, last=last, high=high, budget=share)
+                walked = list(pool.map(walk, blocks))
+                found, used = [c for c, _ in walked], sum(n for _, n in walked)
+            deeper = [base + c for base, chars in zip(blocks, found, strict=True) for c in chars]
+            budget -= used
             if not deeper:
                 break
             blocks = deeper
             if len(blocks) >= MAX_RANGES or budget <= 0:
                 break
-    picks = blocks[1:]
-    step = max(1, -(-len(picks) // (MAX_RANGES - 1)))
-    return picks[::step]
+    picks = blocks[1:]  # evenly chosen, at most MAX_RANGES - 1 of them
+    count = min(len(picks), MAX_RANGES - 1)
+    return [picks[i * len(picks) // count] for i in range(count)]
+
+
+def level_chars(
+    pool: ThreadPoolExecutor,
+    probe: Callable[[str], str | None],
+    blocks: list[str],
+    last: str,
+    high: str | None,
+    alphabet: str,
+    budget: int,
+) -> tuple[list[list[str]], int]:
+    """For each block, the next characters of the keys found by probing after `base` and after
+    `base + c` for each `c` of the alphabet, all at once; and the probes used."""
+    asks = [
+        (index, after)
+        for index, base in enumerate(blocks)
+        for after in sorted({max(last, base), *(base + c for c in alphabet if base + c > last)})
+    ][:budget]
+    chars: list[set[str]] = [set() for _ in blocks]
+    for (index, _), key in zip(asks, pool.map(probe, [a for _, a in asks]), strict=True):
+        base = blocks[index]
+        if key and key.startswith(base) and len(key) > len(base) and (high is None or key <= high):
+            chars[index].add(key[len(base)])
+    return [sorted(c) for c in chars], len(asks)
 
 
 def next_chars(
@@ -256,6 +296,13 @@ def next_chars(
         chars.append(char)
         after = base + successor(char)
     return chars, used
+
+
+def alphabet(chars: set[str]) -> str:
+    """At most `ALPHABET` of the characters, evenly spread over their order."""
+    ordered = sorted(chars)
+    step = max(1, -(-len(ordered) // ALPHABET))
+    return "".join(ordered[::step])
 
 
 def successor(char: str) -> str:
