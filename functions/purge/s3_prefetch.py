@@ -3,9 +3,10 @@
 - Pipelined: the listing runs on its own thread, up to `AHEAD` pages ahead of the purge, so the
   next list call is in flight while a page is decided and its deletes are sent.
 - Split where the keys allow: one listing yields at most 1,000 keys per call, so slow list calls
-  cap deletes (at 500 ms a call, 2,000 keys/s against S3's 3,500 deletes/s). When pages take
-  longer than `SLOW_PAGE_SECONDS` each and the prefix is large (`SPLIT_AFTER` full pages so
-  far), the rest of the key range is cut at the next characters the keys use (found with
+  cap deletes (at 500 ms a call, 2,000 keys/s against S3's 3,500 deletes/s). When the purge has
+  waited for pages (more than `STARVED_SECONDS` a page: the listing sets the pace, not the
+  deletes) and the prefix is large (`SPLIT_AFTER` full pages so far),
+  the rest of the key range is cut at the next characters the keys use (found with
   one-key probes beside the listing, a character deeper at a time until there are enough) into
   at most `MAX_RANGES` ranges listed in parallel; the ranges not yet handed on buffer up to
   `BUFFERED` pages between them, so they run ahead while the ones before are read.
@@ -37,7 +38,11 @@ AHEAD = 4  # pages the range being read may list ahead of the purge (about 0.6 M
 BUFFERED = 64
 MAX_RANGES = 8  # ranges listed at once after a split
 SPLIT_AFTER = 5  # full pages listed before a split is considered: small prefixes never split
-SLOW_PAGE_SECONDS = 0.25  # slower than this per 1,000 keys, one listing cannot keep up
+# Split only when the purge sat waiting for pages longer than this per page: then the listing,
+# not the deletes, sets the pace (at 250 ms or more a call one listing cannot feed S3's 3,500
+# deletes/s). Deletes that are slow themselves (throttled, or a busy endpoint) leave the listing
+# ahead and the purge never waiting, and no split.
+STARVED_SECONDS = 0.1
 MAX_DEPTH = 8  # characters past the prefix a split looks at
 PROBES = 96  # one-key probes a split may spend finding boundaries
 ALPHABET = 24  # characters a level probes after, at most
@@ -72,6 +77,7 @@ class Prefetch:
         self.cancelled = threading.Event()
         self.reading = 0  # the index of the range the purge is reading
         self._buffered = threading.Semaphore(BUFFERED)
+        self.waited = 0.0  # seconds the purge waited for a page of the first range
         self._lock = threading.Lock()
 
     def __iter__(self) -> Iterator[Mapping[str, Any]]:
@@ -83,7 +89,10 @@ class Prefetch:
                         return
                     current = self.ranges[self.reading]
                 while True:
+                    waiting = self.clock()
                     item, slot = current.pages.get()
+                    if self.reading == 0 and current.last is not None:
+                        self.waited += self.clock() - waiting
                     if slot is not None:
                         slot.release()
                     if item is _END:
@@ -107,13 +116,11 @@ class Prefetch:
         self._put(part, _END)
 
     def _pages(self, part: Range, first: bool) -> None:
-        full, listing = 0, 0.0  # full pages, and seconds spent in list calls (not in waiting)
+        full = 0
         seen: set[str] = set()  # the characters of the keys, until a split is decided
         pages = iter(self._paginate(part.low))
         while True:
-            called = self.clock()
             page = next(pages, None)
-            listing += self.clock() - called
             if page is None:
                 return
             with self._lock:  # `high` may move under a split running beside this listing
@@ -126,7 +133,7 @@ class Prefetch:
                 seen.update(
                     *(e["Key"][len(self.job.prefix) :] for n in NAMES for e in kept.get(n, ()))
                 )
-            if first and full == SPLIT_AFTER and listing / full > SLOW_PAGE_SECONDS:
+            if first and full == SPLIT_AFTER and self.waited / full > STARVED_SECONDS:
                 self._thread(self._split, part, alphabet(seen))
 
     def _split(self, part: Range, chars: str = "") -> None:
