@@ -12,6 +12,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import parse_qs
 
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 from werkzeug.serving import make_server
@@ -58,7 +59,13 @@ class CountingMoto:
         def counted(environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
             operation = s3_operation(environ)
             if self.list_latency and operation in ("ListObjectsV2", "ListObjectVersions"):
-                time.sleep(self.list_latency)  # outside the lock: other requests go on
+                # Outside the lock: other requests go on. S3's list time grows with the keys
+                # it returns, so a one-key probe waits a thousandth of a full page's.
+                keys = min(
+                    int(parse_qs(environ.get("QUERY_STRING", "")).get("max-keys", ["1000"])[0]),
+                    1000,
+                )
+                time.sleep(self.list_latency * keys / 1000)
             # One request at a time: moto's S3 store is not thread-safe (a listing that runs
             # while a delete of the same bucket does raises KeyError inside moto). Under the GIL
             # it would not serve two at once any faster, and both tools get the same server.

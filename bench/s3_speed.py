@@ -89,8 +89,10 @@ def make_handler(
             pass
 
         def do_GET(self) -> None:
-            time.sleep(list_latency)
             query = parse_qs(urlparse(self.path).query, keep_blank_values=True)
+            # S3's list time grows with the keys it returns: a one-key probe is quick.
+            keys = min(int(query.get("max-keys", ["1000"])[0]), 1000)
+            time.sleep(max(latency, list_latency * keys / 1000))
             if "versioning" in query:
                 prefix.count("GetBucketVersioning")
                 return self.reply(200, f'<VersioningConfiguration xmlns="{NS}"/>')

@@ -92,6 +92,7 @@ def always_split() -> Iterator[None]:
         mock.patch.object(s3_prefetch, "PAGE_SIZE", 4),
         mock.patch.object(s3_prefetch, "SPLIT_AFTER", 1),
         mock.patch.object(s3_prefetch, "STARVED_SECONDS", -1.0),
+        mock.patch.object(s3_prefetch, "PROBE_SHARE", float("inf")),
         mock.patch.object(purge, "BATCH_SIZE", 4),
         mock.patch.object(Prefetch, "_split", decided),
     ):
@@ -185,6 +186,7 @@ def test_on_moto_a_split_run_deletes_every_old_object_once(s3: Any) -> None:
     with (
         mock.patch.object(s3_prefetch, "SPLIT_AFTER", 1),
         mock.patch.object(s3_prefetch, "STARVED_SECONDS", -1.0),
+        mock.patch.object(s3_prefetch, "PROBE_SHARE", float("inf")),
     ):
         report = purge.run(JOB, now=T0, budget=TimeBudget.seconds(120), event={}, s3=s3)
     assert (report.status, report.deleted, report.examined) == ("finished", 3500, 3501)

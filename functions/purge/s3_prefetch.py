@@ -43,6 +43,7 @@ SPLIT_AFTER = 5  # full pages listed before a split is considered: small prefixe
 # deletes/s). Deletes that are slow themselves (throttled, or a busy endpoint) leave the listing
 # ahead and the purge never waiting, and no split.
 STARVED_SECONDS = 0.1
+PROBE_SHARE = 0.5  # a probe slower than this share of a page's list call: no split
 MAX_DEPTH = 8  # characters past the prefix a split looks at
 PROBES = 96  # one-key probes a split may spend finding boundaries
 ALPHABET = 24  # characters a level probes after, at most
@@ -116,11 +117,14 @@ class Prefetch:
         self._put(part, _END)
 
     def _pages(self, part: Range, first: bool) -> None:
-        full = 0
+        full, listing = 0, 0.0  # full pages, and seconds spent in their list calls
         seen: set[str] = set()  # the characters of the keys, until a split is decided
         pages = iter(self._paginate(part.low))
         while True:
+            called = self.clock()
             page = next(pages, None)
+            if page is not None and page_size(page) >= PAGE_SIZE:
+                listing += self.clock() - called
             if page is None:
                 return
             with self._lock:  # `high` may move under a split running beside this listing
@@ -134,16 +138,22 @@ class Prefetch:
                     *(e["Key"][len(self.job.prefix) :] for n in NAMES for e in kept.get(n, ()))
                 )
             if first and full == SPLIT_AFTER and self.waited / full > STARVED_SECONDS:
-                self._thread(self._split, part, alphabet(seen))
+                self._thread(self._split, part, alphabet(seen), listing / full)
 
-    def _split(self, part: Range, chars: str = "") -> None:
+    def _split(self, part: Range, chars: str = "", page_seconds: float = 0.0) -> None:
         """Cut what `part` has not listed yet into ranges listed in parallel (see the module
-        docstring); `part` goes on listing while the boundaries are probed."""
+        docstring); `part` goes on listing while the boundaries are probed. Not where a one-key
+        probe costs as much as a page (S3 answers it far faster; an emulator may not): there
+        the probes would only slow the listing down."""
         with self._lock:
             last, high = part.last, part.high
         if last is None or self.cancelled.is_set():
             return
         try:
+            called = self.clock()
+            self._probe(last)
+            if self.clock() - called > PROBE_SHARE * page_seconds:
+                return
             points = boundaries(self._probe, self.job.prefix, last, high, chars)
         except Exception:  # a failed probe only means no split; the listing goes on
             return
