@@ -80,6 +80,9 @@ LINES = st.one_of(
             '{"time":"platform.report","type":"platform.report","record":{}}',
             "REPORT RequestId: r9\tDuration: \u0661\u0662 ms\tBilled Duration: 2 ms\t"
             "Memory Size: 1 MB\tMax Memory Used: 1 MB\t",
+            f"REPORT RequestId: r10\tDuration: {'9' * 400} ms\tBilled Duration: 2 ms\t"
+            "Memory Size: 1 MB\tMax Memory Used: 1 MB\t",
+            json_report("r11", 1.0, 10, metrics={"maxMemoryUsedMB": 1e308, "memorySizeMB": 1e-300}),
         ]
     ),
     WORDS,

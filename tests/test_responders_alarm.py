@@ -7,7 +7,13 @@ from datetime import UTC, datetime
 
 import pytest
 
-from functions.responders.alarm import AlarmEvent, Malformed, parse_event
+from functions.responders.alarm import (
+    AlarmEvent,
+    Malformed,
+    MalformedAlarm,
+    parse_event,
+    parse_time,
+)
 from tests.conftest import load_event
 
 CHANGED = datetime(2024, 5, 20, 10, 1, 0, 123000, tzinfo=UTC)
@@ -127,3 +133,9 @@ def test_eventbridge_event_from_another_source_is_rejected() -> None:
     event["source"] = "my.app"
     [found] = parse_event(event)
     assert isinstance(found, Malformed) and "not aws.cloudwatch" in found.reason
+
+
+@pytest.mark.parametrize("text", ["0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00"])
+def test_a_state_change_time_out_of_range_is_malformed_not_an_overflow(text: str) -> None:
+    with pytest.raises(MalformedAlarm, match="out of range"):
+        parse_time(text)

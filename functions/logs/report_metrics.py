@@ -10,6 +10,7 @@ lines that start with `{` and mention `platform.report`.
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -22,8 +23,9 @@ from functions.runtime.metrics import MAX_VALUES, emf_lines
 # Numbers are kept as the text the line carries (always valid JSON numbers here) and written into
 # the EMF lines as they are: converting 40,000 of them to floats and back would cost more than
 # decoding the payload.
-# [0-9], not \d: \d also takes other scripts' digits, which are no JSON number.
-_NUMBER = r"([0-9]++(?:\.[0-9]++)?+)"  # possessive: no backtracking on the hot path
+# [0-9], not \d: \d also takes other scripts' digits, which are no JSON number; at most 16 digits
+# before the point (Lambda writes a handful), so no figure is beyond a float's range.
+_NUMBER = r"([0-9]{1,16}+(?:\.[0-9]{1,17}+)?+)"  # possessive: no backtracking on the hot path
 _GAP = r"[\t ]+"  # Lambda separates fields with tabs; copies of the line often have spaces
 _REPORT_BODY = (
     rf"REPORT RequestId: [^\t\x00 ]++{_GAP}Duration: {_NUMBER} ms{_GAP}"
@@ -117,19 +119,23 @@ class FunctionStats:
 
 
 def _utilisation(used: Sequence[str], sizes: Sequence[str]) -> list[str]:
-    """Max memory used / memory size, in %; few distinct values, so each is computed once."""
+    """Max memory used / memory size, in %; few distinct values, so each is computed once. A
+    ratio that is no finite number (a record's 1e308 MB) is left out, never written as inf."""
     if len(set(sizes)) == 1:  # the usual case: one memory size per function and batch
         size = sizes[0]
         by_used = {u: _percent(u, size) for u in set(used)}
-        return list(map(by_used.__getitem__, used))
-    pairs = list(zip(used, sizes, strict=True))
-    table = {pair: _percent(*pair) for pair in set(pairs)}
-    return [table[pair] for pair in pairs]
+        values = list(map(by_used.__getitem__, used))
+    else:
+        pairs = list(zip(used, sizes, strict=True))
+        table = {pair: _percent(*pair) for pair in set(pairs)}
+        values = [table[pair] for pair in pairs]
+    return values if "" not in values else [v for v in values if v]
 
 
 def _percent(used: str, size: str) -> str:
     total = float(size)
-    return repr(round(100.0 * float(used) / total, 2) if total else 0.0)
+    ratio = 100.0 * float(used) / total if total else 0.0
+    return repr(round(ratio, 2)) if math.isfinite(ratio) else ""
 
 
 @dataclass

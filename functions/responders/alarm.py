@@ -282,7 +282,10 @@ def parse_time(text: Any) -> datetime:
         raise MalformedAlarm(f"unreadable state change time {text!r}") from None
     if parsed.tzinfo is None:
         raise MalformedAlarm(f"state change time without a time zone: {text!r}")
-    return parsed.astimezone(UTC)
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError:  # year 1 east of UTC, year 9999 west of it
+        raise MalformedAlarm(f"state change time out of range: {text!r}") from None
 
 
 def _datapoint(raw: Any) -> tuple[float | None, str | None]:
