@@ -19,6 +19,7 @@ from ops import CONFIG_ENV
 from ops.errors import ConfigError, Problem
 from ops.models.common import StackConfig
 from ops.models.deployer import Deployer, check_deployer
+from ops.models.lifecycle import check_lifecycle
 from ops.models.log_processor import LOG_PROCESSOR_ACTIONS, LogProcessor, check_log_processors
 from ops.models.purge import PURGE_TARGETS, PurgeJob
 from ops.models.responder import RESPONDER_ACTIONS, Responder
@@ -50,7 +51,13 @@ class Section:
 
 
 SECTIONS: tuple[Section, ...] = (
-    Section(key="purge", family="purge", variants=PURGE_TARGETS, discriminator="target"),
+    Section(
+        key="purge",
+        family="purge",
+        variants=PURGE_TARGETS,
+        discriminator="target",
+        cross_check=check_lifecycle,
+    ),
     Section(
         key="responder",
         family="responder",

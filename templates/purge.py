@@ -11,6 +11,7 @@ import awacs.logs
 import awacs.s3
 import awacs.tag
 from awacs.aws import Condition, Statement, StringEquals, StringLike
+from troposphere import events
 
 from ops.models.purge import (
     EbsSnapshotsPurge,
@@ -33,6 +34,8 @@ from templates.common import (
     s3_arn,
     without_actions,
 )
+from templates.function import NOT_JOB_KEYS
+from templates.lifecycle import add_lifecycle_job
 
 HANDLER = "functions.purge.handler.handler"
 BUNDLE = "purge"
@@ -40,15 +43,19 @@ BUNDLE = "purge"
 
 def purge_job(job: PurgeJob) -> dict[str, Any]:
     """$OPS_JOB; a cap written as 0 (no limit) reaches the function as none."""
-    settings = job_settings(job)
+    # `mode` is how the job is deployed, not a setting the function reads
+    settings = job_settings(job, drop=(*NOT_JOB_KEYS, "mode"))
     for cap in ("max_deletes", "max_delete_percent"):
         if settings.get(cap) == 0:
             settings[cap] = None
     return settings
 
 
-def add_purge_job(ctx: RenderContext, job: PurgeJob) -> FunctionResources:
-    """One job: a function that never overlaps itself and is never retried blindly."""
+def add_purge_job(ctx: RenderContext, job: PurgeJob) -> FunctionResources | events.Rule:
+    """One job: a function that never overlaps itself and is never retried blindly; or, for
+    an S3 job in mode = "lifecycle", only what counts the deletions S3 does for it."""
+    if isinstance(job, S3Purge) and job.mode == "lifecycle":
+        return add_lifecycle_job(ctx, job)
     age = max_event_age(job.schedule)
     fn = add_function(
         ctx,

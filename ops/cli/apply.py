@@ -14,6 +14,7 @@ from ops.cli.context import (
     timeout_option,
     yes_option,
 )
+from ops.cli.lifecycle import lifecycle_rules
 from ops.cli.wiring import confirmer, deployer, json_option, run_regions
 from ops.deploy.interrupted import interrupted_message
 from ops.deploy.plan import apply_order, load_parameters
@@ -63,6 +64,7 @@ def command(
     config = ops.config()
     parameters = load_parameters(parameters_file) if parameters_file else {}
     ordered = apply_order(config, ops.aws.resolved_regions())
+    lifecycle_rules(ops, config, ordered[0], confirm=confirm, as_json=as_json)
 
     def apply(region: str) -> RegionResult:
         request = StackRequest.from_config(

@@ -13,6 +13,7 @@ from ops.cli.context import (
     timeout_option,
     yes_option,
 )
+from ops.cli.lifecycle import lifecycle_rules
 from ops.cli.wiring import confirmer, deployer, json_option, run_regions
 from ops.deploy.plan import destroy_order
 
@@ -35,6 +36,7 @@ def command(ops: OpsContext, yes: bool, timeout: int, as_json: bool) -> None:
     config = ops.config()
     stack = config.stack.name
     ordered = destroy_order(config, ops.aws.resolved_regions())
+    lifecycle_rules(ops, config, ordered[-1], confirm=confirm, removing=True, as_json=as_json)
     run_regions(
         ordered, lambda region: deployer(region, ops.aws, timeout, confirm).destroy(stack), as_json
     )

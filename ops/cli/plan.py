@@ -14,6 +14,7 @@ from ops.cli.context import (
     target_options,
     timeout_option,
 )
+from ops.cli.lifecycle import lifecycle_rules
 from ops.cli.wiring import deployer, json_option, run_regions
 from ops.deploy.plan import apply_order, destroy_order, load_parameters
 from ops.deploy.request import StackRequest
@@ -43,11 +44,13 @@ def command(
             raise UsageError("--parameters goes with a plan of ops apply, not with --destroy")
         stack = config.stack.name
         ordered = destroy_order(config, requested)
+        lifecycle_rules(ops, config, ordered[-1], removing=True, as_json=as_json)
         run_regions(
             ordered, lambda region: deployer(region, ops.aws, timeout).plan_destroy(stack), as_json
         )
         return
     parameters = load_parameters(parameters_file) if parameters_file else {}
+    lifecycle_rules(ops, config, apply_order(config, requested)[0], as_json=as_json)
     run_regions(
         apply_order(config, requested),
         lambda region: deployer(region, ops.aws, timeout).plan(

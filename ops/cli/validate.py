@@ -8,6 +8,7 @@ from ops.aws import check_region
 from ops.cli.context import OpsContext, config_option, pass_ops
 from ops.errors import OpsError
 from ops.lint import lint_template
+from ops.models.lifecycle import suggestions
 from ops.models.user_function import secret_warnings
 from ops.render import render
 
@@ -24,6 +25,8 @@ def command(ops: OpsContext, regions: tuple[str, ...]) -> None:
     for warning in secret_warnings(config.function):
         click.echo(f"Warning: {config.source}: {warning}", err=True)
     findings = lint_template(render(config), list(regions) or None)
+    for line in suggestions(config.purge):
+        click.echo(f"note: {line}", err=True)
     for finding in findings:
         click.echo(finding, err=True)
     if findings:

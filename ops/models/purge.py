@@ -78,6 +78,12 @@ class S3Purge(PurgeJob):
     """Delete objects under a prefix whose LastModified is older than `older_than`."""
 
     target: Literal["s3"] = setting(doc="what to purge")
+    # Required for mode = "lambda" (ops.models.lifecycle.check_lifecycle says so by key); a
+    # lifecycle rule runs when S3 runs it, once a day, and takes no schedule.
+    schedule: str = setting("", check=check_schedule, doc="rate(...) or six-field cron(...)")
+    mode: Literal["lambda", "lifecycle"] = setting(
+        "lambda", doc="a scheduled Lambda, or a rule in the bucket's own lifecycle configuration"
+    )
     bucket: str = setting(check=check_bucket, doc="bucket to purge")
     prefix: str = setting(check=check_prefix, doc="only keys under this prefix; '' is the bucket")
     exclude: tuple[str, ...] = setting(
