@@ -66,10 +66,10 @@ def lifecycle_problems(job: S3Purge) -> Iterator[tuple[str, str]]:
         yield "on_timeout", "a lifecycle rule has no time budget to run out of: remove on_timeout"
 
 
-def check_lifecycle(config: Any, loader: Loader) -> None:
+def check_lifecycle(jobs: tuple[Any, ...], _stack: Any, loader: Loader) -> None:
     """Each S3 job's mode-specific keys: a lifecycle job's impossible settings, a Lambda job's
     missing schedule (optional in the model only because a lifecycle job takes none)."""
-    for index, job in enumerate(config.purge):
+    for index, job in enumerate(jobs):
         if not isinstance(job, S3Purge):
             continue
         if job.mode == "lambda" and not job.schedule:
