@@ -61,6 +61,7 @@ def add_lifecycle_job(ctx: RenderContext, job: S3Purge) -> events.Rule:
     # inside it, which the metric filter's JSON pattern then reads.
     message = json.dumps(json.dumps(line, separators=(",", ":")))
     template = '{"timestamp": <time>, "message": ' + message + "}"
+    queue = ctx.dead_letter_queue()  # a line EventBridge could not write lands there
     rule = ctx.template.add_resource(
         events.Rule(
             f"{prefix}ExpirationsRule",
@@ -71,6 +72,10 @@ def add_lifecycle_job(ctx: RenderContext, job: S3Purge) -> events.Rule:
                 events.Target(
                     Id="ExpirationsLog",
                     Arn=GetAtt(group, "Arn"),
+                    RetryPolicy=events.RetryPolicy(
+                        MaximumRetryAttempts=185, MaximumEventAgeInSeconds=86400
+                    ),
+                    DeadLetterConfig=events.DeadLetterConfig(Arn=GetAtt(queue, "Arn")),
                     InputTransformer=events.InputTransformer(
                         InputPathsMap={"time": "$.time", "type": "$.detail.deletion-type"},
                         InputTemplate=template,
@@ -79,6 +84,7 @@ def add_lifecycle_job(ctx: RenderContext, job: S3Purge) -> events.Rule:
             ],
         )
     )
+    ctx.allow_dead_letters_from(GetAtt(rule, "Arn"))
     ctx.template.add_resource(
         logs.MetricFilter(
             f"{prefix}ExpirationsMetric",
