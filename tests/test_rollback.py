@@ -10,6 +10,7 @@ from typing import Any
 
 import boto3
 import pytest
+import requests
 from click.testing import CliRunner
 
 from functions.deployer.layout import AliasRecord
@@ -35,7 +36,9 @@ def aws(endpoint: str, service: str, region: str) -> Any:
 
 @pytest.fixture
 def deployed(moto_endpoint: str) -> Iterator[str]:
-    """`api` in both regions with versions 1 and 2, its prod alias on 2 as the deployer left it."""
+    """`api` in both regions with versions 1 and 2, its prod alias on 2 as the deployer left it.
+    moto's state is the process's: an `api` another module left (test_push does) goes first."""
+    requests.post(f"{moto_endpoint}/moto-api/reset", timeout=10)
     iam = aws(moto_endpoint, "iam", REGIONS[0])
     role = iam.create_role(RoleName="api-rollback", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
     for region in REGIONS:
