@@ -24,6 +24,7 @@ from ops.models.log_processor import LOG_PROCESSOR_ACTIONS, LogProcessor, check_
 from ops.models.purge import PURGE_TARGETS, PurgeJob
 from ops.models.responder import RESPONDER_ACTIONS, Responder
 from ops.models.responder import cross_check as check_responders
+from ops.models.targets import Targets, check_targets
 from ops.models.user_function import FAMILY as USER_FAMILY
 from ops.models.user_function import UserFunction
 from ops.models.user_function import cross_check as check_user_functions
@@ -88,6 +89,7 @@ class Config:
     source: Path
     stack: StackConfig
     sections: Mapping[str, tuple[Any, ...]]
+    targets: Targets | None = None  # `[targets]`: the accounts and regions of `ops apply --org`
 
     @property
     def purge(self) -> tuple[PurgeJob, ...]:
@@ -151,16 +153,17 @@ def load_config(path: str | os.PathLike[str] | None = None) -> Config:
 def parse_config(data: Mapping[str, Any], source: Path) -> Config:
     """Validate already-parsed TOML data (`load_config` minus the reading)."""
     loader = Loader()
-    known = {"stack", *(s.key for s in SECTIONS)}
+    known = {"stack", "targets", *(s.key for s in SECTIONS)}
     for key in sorted(set(data) - known):
         loader.problem(key, unknown_key(key, sorted(known), "section"))
     stack = loader.load(StackConfig, data.get("stack"), "stack") if "stack" in data else None
     if "stack" not in data:
         loader.problem("stack", "missing required table [stack] (it needs at least `name`)")
     sections = {s.key: _load_section(loader, s, data.get(s.key)) for s in SECTIONS}
+    targets = _load_targets(loader, data)
     if loader.problems or stack is None:
         raise ConfigError(str(source), loader.problems)
-    config = Config(source=source, stack=stack, sections=sections)
+    config = Config(source=source, stack=stack, sections=sections, targets=targets)
     _check_names(config, loader)
     for section in SECTIONS:
         if section.cross_check:
@@ -170,6 +173,16 @@ def parse_config(data: Mapping[str, Any], source: Path) -> Config:
     if loader.problems:
         raise ConfigError(str(source), loader.problems)
     return config
+
+
+def _load_targets(loader: Loader, data: Mapping[str, Any]) -> Targets | None:
+    """`[targets]` (for `ops apply --org`), with the checks across its keys."""
+    if "targets" not in data:
+        return None
+    targets = loader.load(Targets, data["targets"], "targets")
+    if targets is not None:
+        check_targets(targets, loader)
+    return targets
 
 
 def _load_section(loader: Loader, section: Section, data: Any) -> tuple[Any, ...]:
