@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import awacs.sqs
 from awacs.aws import Allow, ArnEquals, Condition, PolicyDocument, Principal, Statement
@@ -49,6 +50,7 @@ class RenderContext:
     region: str | None = None  # the region rendered for, where a family needs to know it
     _dlq: sqs.Queue | None = None
     _dlq_senders: list[AWSHelperFn] = field(default_factory=list)
+    _dlq_topics: list[AWSHelperFn] = field(default_factory=list)
     _log_group_readers: list[tuple[AWSObject, str]] = field(default_factory=list)
 
     @property
@@ -88,6 +90,14 @@ class RenderContext:
         self.dead_letter_queue()
         self._dlq_senders.append(source_arn)
 
+    def redrive_from_topic(self, topic_arn: AWSHelperFn) -> dict[str, Any]:
+        """A subscription's RedrivePolicy to the dead-letter queue, and the queue policy's leave
+        for SNS to send there for `topic_arn`: a message SNS cannot deliver (the function or
+        its permission gone) is kept, not dropped after SNS's retries."""
+        queue = self.dead_letter_queue()
+        self._dlq_topics.append(topic_arn)
+        return {"deadLetterTargetArn": GetAtt(queue, "Arn")}
+
     def after_log_group(self, resource: AWSObject, name: str) -> None:
         """Make `resource` wait for the log group called `name` if this stack creates it.
 
@@ -104,8 +114,10 @@ class RenderContext:
         for resource, name in self._log_group_readers:
             if name in own:
                 resource.DependsOn = [*resource.resource.get("DependsOn", []), own[name]]
-        if self._dlq is not None and self._dlq_senders:
-            self.template.add_resource(_queue_policy(self._dlq, self._dlq_senders))
+        if self._dlq is not None and (self._dlq_senders or self._dlq_topics):
+            self.template.add_resource(
+                _queue_policy(self._dlq, self._dlq_senders, self._dlq_topics)
+            )
 
     def _own_log_groups(self) -> dict[str, str]:
         """The template's `AWS::Logs::LogGroup`s: name -> logical id."""
@@ -134,17 +146,27 @@ def _queue_alarm(queue: sqs.Queue, actions: list[str]) -> cloudwatch.Alarm:
     )
 
 
-def _queue_policy(queue: sqs.Queue, senders: list[AWSHelperFn]) -> sqs.QueuePolicy:
-    statement = Statement(
-        Sid="EventBridgeDeadLetters",
-        Effect=Allow,
-        Principal=Principal("Service", ["events.amazonaws.com"]),
-        Action=[awacs.sqs.SendMessage],
-        Resource=[GetAtt(queue, "Arn")],
-        Condition=Condition(ArnEquals("aws:SourceArn", senders)),
-    )
+def _queue_policy(
+    queue: sqs.Queue, senders: list[AWSHelperFn], topics: list[AWSHelperFn]
+) -> sqs.QueuePolicy:
+    """EventBridge rules and SNS topics of this stack may send their undeliverable events."""
+    statements = [
+        Statement(
+            Sid=sid,
+            Effect=Allow,
+            Principal=Principal("Service", [service]),
+            Action=[awacs.sqs.SendMessage],
+            Resource=[GetAtt(queue, "Arn")],
+            Condition=Condition(ArnEquals("aws:SourceArn", sources)),
+        )
+        for sid, service, sources in (
+            ("EventBridgeDeadLetters", "events.amazonaws.com", senders),
+            ("SnsDeadLetters", "sns.amazonaws.com", topics),
+        )
+        if sources
+    ]
     return sqs.QueuePolicy(
         "DeadLetterQueuePolicy",
         Queues=[Ref(queue)],
-        PolicyDocument=PolicyDocument(Version=POLICY_VERSION, Statement=[statement]),
+        PolicyDocument=PolicyDocument(Version=POLICY_VERSION, Statement=statements),
     )

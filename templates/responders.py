@@ -182,6 +182,7 @@ def _topic(ctx: RenderContext, fn: FunctionResources, item: Responder) -> sns.To
             TopicArn=Ref(topic),
             Protocol="lambda",
             Endpoint=fn.arn,
+            RedrivePolicy=ctx.redrive_from_topic(Ref(topic)),
         )
     )
     allow_invoke(ctx, fn, "sns.amazonaws.com", Ref(topic), "Topic")

@@ -188,3 +188,20 @@ def test_a_dry_run_responder_reads_what_it_would_change_and_changes_nothing() ->
     assert "dynamodb:UpdateTable" not in dry and "dynamodb:DescribeTable" in dry
     # markers, alarms and reads all stay (only the live one has a webhook secret to read)
     assert live - dry == {"dynamodb:UpdateTable", "secretsmanager:GetSecretValue"}
+
+
+def test_an_alarm_sns_cannot_deliver_goes_to_the_dead_letter_queue() -> None:
+    res = resources()
+    subscriptions = [r for r in res.values() if r["Type"] == "AWS::SNS::Subscription"]
+    assert subscriptions
+    for sub in subscriptions:
+        redrive = sub["Properties"]["RedrivePolicy"]
+        assert redrive == {"deadLetterTargetArn": {"Fn::GetAtt": ["DeadLetterQueue", "Arn"]}}
+    [policy] = [r for r in res.values() if r["Type"] == "AWS::SQS::QueuePolicy"]
+    statements = {s["Sid"]: s for s in policy["Properties"]["PolicyDocument"]["Statement"]}
+    sns_leave = statements["SnsDeadLetters"]
+    assert sns_leave["Principal"] == {"Service": ["sns.amazonaws.com"]}
+    topics = sns_leave["Condition"]["ArnEquals"]["aws:SourceArn"]
+    assert sorted(t["Ref"] for t in topics) == sorted(
+        s["Properties"]["TopicArn"]["Ref"] for s in subscriptions
+    )

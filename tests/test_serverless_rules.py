@@ -34,9 +34,10 @@ EXPLAINED = {
     ),
     "ES7000": (
         "AWS::SNS::Subscription",
-        "the alarm topic's Lambda subscription: SNS retries delivery to Lambda, and a delivered "
-        "alarm that fails goes to the function's OnFailure DLQ; an undeliverable one (function "
-        "or permission gone) is the case left, and the alarm's OK/ALARM history keeps it",
+        "a [[function]]'s subscription to a topic the stack does not own: SNS takes a redrive "
+        "queue only in the subscription's account and the topic's region, which such a topic "
+        "need not share; the stack's own alarm topics redrive to the dead-letter queue "
+        "(test_responders_render checks it)",
     ),
     "ES1001": (
         "AWS::Lambda::EventSourceMapping",
