@@ -138,7 +138,8 @@ def _sink(job: dict[str, Any], clients: dict[str, Any]) -> Any:
 
     if job.get("topic"):
         return SnsSink(_client(clients, "sns"), str(job["topic"]))
-    return WebhookSink(_client(clients, "secretsmanager"), str(job["webhook_secret"]))
+    fmt = str(job.get("webhook_format") or "slack")
+    return WebhookSink(_client(clients, "secretsmanager"), str(job["webhook_secret"]), format=fmt)
 
 
 def _limiter(job: dict[str, Any], clients: dict[str, Any]) -> Any:

@@ -13,8 +13,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from functions.runtime import chat
 from functions.runtime.budget import TimeBudget
-from functions.runtime.settings import SettingsError, webhook_url
+from functions.runtime.settings import SettingsError
 
 SNS_SUBJECT_MAX = 100
 SNS_ATTRIBUTE_MAX = 256  # we keep attribute values short; SNS allows more, filters want less
@@ -76,22 +77,29 @@ Opener = Callable[..., Any]
 
 @dataclass
 class WebhookSink:
-    """POST the alert as JSON to a URL kept in Secrets Manager (never in the template or zip)."""
+    """POST the alert to a URL kept in Secrets Manager (never in the template or zip): as the
+    alert's own JSON (`slack`, the default), a Teams card or a PagerDuty event
+    (functions.runtime.chat)."""
 
     secrets_client: Any
     secret_id: str
+    format: str = "slack"
     opener: Opener | None = None  # urllib.request.urlopen unless a test injects one
     attempts: int = 3
     backoff_seconds: float = 0.5  # before the second try; doubled before each later one
 
-    def url(self) -> str:
+    def target(self) -> tuple[str, str | None]:
         try:  # https only (plain http to a local listener alone): the URL is a credential
-            return webhook_url(self.secret_id, self.secrets_client)
+            return chat.target(self.format, self.secret_id, self.secrets_client)
         except SettingsError as bad:
             raise SinkError(str(bad)) from None
 
     def send(self, alert: dict[str, Any], budget: TimeBudget) -> str:
-        url, body = self.url(), json.dumps(alert, sort_keys=True).encode()
+        url, routing_key = self.target()
+        payload = (
+            alert if self.format == "slack" else chat.body(self.format, notice(alert), routing_key)
+        )
+        body = json.dumps(payload, sort_keys=True).encode()
         for attempt in range(1, self.attempts + 1):
             status, detail = self._post(url, body, alert["dedupe_key"])
             if 200 <= status < 300:
@@ -123,3 +131,23 @@ class WebhookSink:
             return int(exc.code), str(exc.reason)
         except (urllib.error.URLError, OSError) as exc:
             return 503, str(exc)  # unreachable counts as retryable
+
+
+def notice(alert: dict[str, Any]) -> chat.Notice:
+    """A pattern alert for Teams and PagerDuty: one incident per log group and batch of lines."""
+    count, group = alert["count"], alert["log_group"]
+    lines = [f"{line['time']} {line['message']}" for line in alert.get("lines", [])]
+    if alert.get("suppressed_before"):
+        lines.append(f"{alert['suppressed_before']} earlier matches were rate-limited")
+    return chat.Notice(
+        title=f"{alert['processor']}: {count} matching line{'s' if count != 1 else ''} in {group}",
+        lines=(
+            f"{alert['first_time']} to {alert['last_time']}, stream {alert['log_stream']}",
+            *lines,
+        ),
+        link=alert.get("link"),
+        severity="error",
+        resolved=False,
+        dedup_key=str(alert["dedupe_key"]),
+        source=str(group),
+    )

@@ -239,11 +239,8 @@ def _tell(
     if not job.get("webhook_secret") or job["action"] == "notify" or outcome.code in QUIET_SKIPS:
         return outcome
     try:
-        url = webhook.webhook_url(job["webhook_secret"], deps.clients("secretsmanager"))
         text = f"{outcome.status}: {outcome.reason}"
-        webhook.post(
-            url, webhook.message(alarm, text, current), timeout=job.get("webhook_timeout", 5)
-        )
+        webhook.deliver(job, deps.clients("secretsmanager"), alarm, text, current)
     except webhook.WebhookError as exc:
         outcome.notified = f"failed: {exc}"
     except Exception as exc:  # Secrets Manager, a secret that is not JSON...

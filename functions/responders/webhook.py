@@ -16,13 +16,14 @@ import urllib.request
 from typing import Any
 
 from functions.responders.alarm import AlarmEvent
-from functions.runtime import settings
+from functions.runtime import chat, settings
 
 CONSOLE = {
     "aws": "console.aws.amazon.com",
     "aws-cn": "console.amazonaws.cn",
     "aws-us-gov": "console.amazonaws-us-gov.com",
 }
+SEVERITY = {"ALARM": "error", "INSUFFICIENT_DATA": "warning", "OK": "info"}
 ICONS = {
     "ALARM": ":rotating_light:",
     "OK": ":white_check_mark:",
@@ -34,11 +35,43 @@ class WebhookError(Exception):
     """The webhook did not take the message."""
 
 
-def webhook_url(secret_name: str, secrets_client: Any) -> str:
+def deliver(
+    job: dict[str, Any],
+    secrets_client: Any,
+    alarm: AlarmEvent,
+    outcome: str = "",
+    current_state: str | None = None,
+) -> int:
+    """Tell the job's webhook about `alarm` in its `webhook_format` (slack, teams or
+    pagerduty); the HTTP status, `WebhookError` when the secret or the answer is wrong."""
+    fmt = str(job.get("webhook_format") or "slack")
     try:
-        return settings.webhook_url(secret_name, secrets_client)
+        url, routing_key = chat.target(fmt, job["webhook_secret"], secrets_client)
     except settings.SettingsError as bad:
         raise WebhookError(str(bad)) from None
+    if fmt == "slack":
+        payload = message(alarm, outcome, current_state)
+    else:
+        payload = chat.body(fmt, notice(alarm, outcome, current_state), routing_key)
+    return post(url, payload, timeout=job.get("webhook_timeout", 5))
+
+
+def notice(alarm: AlarmEvent, outcome: str = "", current_state: str | None = None) -> chat.Notice:
+    """The alarm for Teams and PagerDuty: one incident per alarm, resolved when it is OK."""
+    lines = [line.replace("*", "") for line in _details(alarm)]
+    if current_state and current_state != alarm.state:
+        lines.append(f"Now: {current_state}")
+    if outcome:
+        lines.append(f"Responder: {outcome}")
+    return chat.Notice(
+        title=f"{alarm.state}: {alarm.name}",
+        lines=tuple(lines),
+        link=console_link(alarm),
+        severity=SEVERITY.get(alarm.state, "warning"),
+        resolved=alarm.state == "OK",
+        dedup_key=alarm.arn,
+        source=alarm.arn,
+    )
 
 
 def post(url: str, payload: dict[str, Any], timeout: float) -> int:

@@ -127,6 +127,10 @@ class PatternAlert(FunctionProcessor):
     webhook_secret: str | None = setting(
         None, check=check_secret, doc="Secrets Manager secret holding the webhook URL"
     )
+    webhook_format: Literal["slack", "teams", "pagerduty"] = setting(
+        "slack",
+        doc="slack: Slack-compatible JSON; teams: an Adaptive Card; pagerduty: an Events v2 event",
+    )
     kms_key: str | None = setting(
         None,
         check=check_kms_arn,
@@ -189,6 +193,8 @@ def _check_item(stack: StackConfig, sink: ProblemSink, index: int, item: LogProc
             )
     if isinstance(item, PatternAlert) and (item.topic is None) == (item.webhook_secret is None):
         sink.problem(path, "expected exactly one of `topic` or `webhook_secret`")
+    if isinstance(item, PatternAlert) and item.webhook_format != "slack" and item.topic:
+        sink.problem(f"{path}.webhook_format", "only a webhook_secret is posted in it")
     if isinstance(item, MetricFilter):
         if item.prefixes:
             sink.problem(

@@ -102,6 +102,10 @@ class Responder(FunctionSettings):
         check=check_secret,
         doc="secret holding a Slack-compatible webhook URL to tell what was done",
     )
+    webhook_format: Literal["slack", "teams", "pagerduty"] = setting(
+        "slack",
+        doc="slack: Slack-compatible JSON; teams: an Adaptive Card; pagerduty: an Events v2 event",
+    )
     kms_key: str | None = setting(
         None,
         check=check_kms_arn,
@@ -249,6 +253,8 @@ def _check_source(item: Responder, path: str, sink: ProblemSink) -> None:
         sink.problem(path, "expected exactly one of `alarm` (define one) or `alarms` (existing)")
     elif item.native and item.alarm is None:
         sink.problem(f"{path}.alarms", f"{item.action} is a native alarm action: define `alarm`")
+    if item.webhook_format != "slack" and not item.webhook_secret:
+        sink.problem(f"{path}.webhook_format", "only a webhook_secret is posted in it: set one")
     if item.kms_key and not item.webhook_secret:
         sink.problem(f"{path}.kms_key", "only a webhook_secret is decrypted with it: set one")
     if item.native and (item.dry_run or item.webhook_secret or item.cooldown):

@@ -21,10 +21,7 @@ def plan(
     current_state: str,
     markers: Any = None,  # the marker store; this action keeps nothing in it
 ) -> Step | Skip:
-    payload = webhook.message(alarm, current_state=current_state)
-
     def apply() -> None:
-        url = webhook.webhook_url(job["webhook_secret"], clients("secretsmanager"))
-        webhook.post(url, payload, timeout=job["webhook_timeout"])
+        webhook.deliver(job, clients("secretsmanager"), alarm, current_state=current_state)
 
     return Step(f"webhook:{job['webhook_secret']}", "notification", None, alarm.state, apply)
