@@ -295,7 +295,7 @@ def copier_statements(deployer: Deployer, bucket: str) -> list[Statement]:
             [awacs.s3.GetObjectVersion],
             [s3_arn(f"{source}/{deployer.prefix}*")],
         ),
-        # ListBucket makes HeadObject of a key not copied yet answer 404, not 403.
+        # ListBucket: the replica listing each run starts with (and a HEAD of a missing key 404s).
         allow("SeeReplicaUploads", [awacs.s3.ListBucket], [s3_arn(bucket)]),
         allow(
             "CopyUploads",

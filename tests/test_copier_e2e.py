@@ -143,8 +143,9 @@ def test_the_copier_copies_only_what_is_old_enough_under_its_own_role(
     good = upload(moto_endpoint, b"good build", timedelta(hours=2))
     with recording() as calls:
         report = run_as_copier(moto_endpoint, monkeypatch)
-    # moto skips the role's s3:prefix condition on ListBucketVersions: evaluated here instead.
-    assert [c.action for c in calls] == ["s3:ListBucketVersions"], calls
+    # moto skips the role's s3:prefix condition on ListBucketVersions: evaluated here instead
+    # (the replica's own listing, s3:ListBucket, is granted without one).
+    assert [c.action for c in calls] == ["s3:ListBucket", "s3:ListBucketVersions"], calls
     policies = role_policies(aws(moto_endpoint, "iam"), role_of_dr(moto_endpoint))
     assert denied(policies, calls) == []
     assert report["counts"]["copied"] == 1, report
@@ -156,7 +157,9 @@ def test_the_copier_copies_only_what_is_old_enough_under_its_own_role(
     assert held(moto_endpoint) == b"good build"
 
 
-@pytest.mark.parametrize("action", ["s3:ListBucketVersions", "s3:GetObjectVersion", "s3:PutObject"])
+@pytest.mark.parametrize(
+    "action", ["s3:ListBucketVersions", "s3:GetObjectVersion", "s3:PutObject", "s3:ListBucket"]
+)
 def test_the_copier_fails_when_its_role_lacks_one_action_it_needs(
     moto_endpoint: str, deployed: Path, monkeypatch: pytest.MonkeyPatch, action: str
 ) -> None:

@@ -110,6 +110,22 @@ def test_an_old_enough_upload_is_copied_pinned_with_its_checksum_once(
     assert len(replica_versions(target)) == 1  # nothing copied twice
 
 
+def test_a_run_with_everything_current_makes_no_per_key_call(
+    s3: tuple[Any, Any], clock: Clock
+) -> None:
+    source, target = s3
+    keys = [f"deploy/prod/fn-{i}.zip" for i in range(5)]
+    for key in keys:
+        upload(source, key, key.encode())
+    run(source, target, T0 + timedelta(hours=1))
+    calls: list[str] = []
+    for client in (source, target):
+        client.meta.events.register("before-call.s3", lambda model, **kw: calls.append(model.name))
+    again = run(source, target, T0 + timedelta(hours=2))
+    assert outcomes(again) == dict.fromkeys(keys, "current")
+    assert sorted(calls) == ["ListObjectVersions", "ListObjectsV2"]  # one page each, no HEADs
+
+
 def test_the_version_latest_at_the_cutoff_is_copied_not_a_newer_one(
     s3: tuple[Any, Any], clock: Clock
 ) -> None:

@@ -78,6 +78,7 @@ class Entry:
     last_modified: datetime
     latest: bool
     marker: bool
+    etag: str | None = None  # a version's; a delete marker has none
 
 
 @dataclass
@@ -112,7 +113,17 @@ def entries(pages: Iterable[Mapping[str, Any]]) -> Iterator[Entry]:
                     last_modified=row["LastModified"],
                     latest=bool(row.get("IsLatest")),
                     marker=marker,
+                    etag=row.get("ETag"),
                 )
+
+
+def held_etags(target: Any, bucket: str, prefix: str, page_size: int) -> dict[str, str]:
+    """The ETag of every object under `prefix` in this region's bucket: one list call per
+    1,000 keys, so a run where everything is current makes no per-key call."""
+    pages = target.get_paginator("list_objects_v2").paginate(
+        Bucket=bucket, Prefix=prefix, PaginationConfig={"PageSize": page_size}
+    )
+    return {row["Key"]: row["ETag"] for page in pages for row in page.get("Contents") or []}
 
 
 def by_key(rows: Iterable[Entry]) -> dict[str, list[Entry]]:
@@ -152,6 +163,7 @@ def run(
         PaginationConfig={"PageSize": page_size},
     )
     report = CopyReport()
+    held = held_etags(target, settings.bucket, settings.prefix, page_size)
     for key, versions in by_key(entries(pages)).items():
         if budget.expired():
             report.add(key, "deferred", reason="time budget: the next schedule goes on")
@@ -161,7 +173,8 @@ def run(
             report.add(key, verdict)
             continue
         try:
-            report.add(key, _hold(settings, source, target, version), version.version_id)
+            outcome = _hold(settings, source, target, version, held.get(key))
+            report.add(key, outcome, version.version_id)
         except Exception as exc:  # one key's failure must not stop the others
             code = _code(exc)
             if code in GONE:
@@ -171,14 +184,20 @@ def run(
     return report
 
 
-def _hold(settings: CopierSettings, source: Any, target: Any, version: Entry) -> str:
-    """ "current" when `target` already holds `version`, "ahead" when it holds a newer upload
-    (the replica never moves back), else copy it and say "copied"."""
-    held, modified = _held(target, settings.bucket, version.key)
-    if held == version.version_id:
+def _hold(
+    settings: CopierSettings, source: Any, target: Any, version: Entry, held_etag: str | None
+) -> str:
+    """ "current" when `target` already holds `version`'s bytes (the listing's ETag) or the
+    version itself, "ahead" when it holds a newer upload (the replica never moves back), else
+    copy it and say "copied". Only a key held with other bytes costs a HeadObject here."""
+    if held_etag is not None and held_etag == version.etag:
         return "current"
-    if modified is not None and modified >= version.last_modified:
-        return "ahead"
+    if held_etag is not None:
+        held, modified = _held(target, settings.bucket, version.key)
+        if held == version.version_id:
+            return "current"  # the same version, with an ETag a multipart source does not share
+        if modified is not None and modified >= version.last_modified:
+            return "ahead"
     head = source.head_object(
         Bucket=settings.source_bucket, Key=version.key, VersionId=version.version_id
     )
