@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Literal
 
 from ops.schema import check_bucket, check_one_of, check_range, setting
 
@@ -127,6 +128,22 @@ def memory_setting(default: int) -> int:
     """`memory` in MB with Lambda's bounds; a family passes its own default."""
     doc = "memory in MB (more memory also means more CPU and network)"
     return setting(default, check=check_range(128, 10240), doc=doc)
+
+
+WebhookFormat = Literal["slack", "teams", "pagerduty"]
+
+
+def webhook_format_setting() -> WebhookFormat:
+    """`webhook_format`: how a webhook is told (functions/runtime/chat.py)."""
+    doc = "slack: Slack-compatible JSON; teams: an Adaptive Card; pagerduty: an Events v2 event"
+    return setting("slack", doc=doc)
+
+
+def kms_key_setting(of: str) -> str | None:
+    """`kms_key`: the customer KMS key of `of`; the role may use it only through that service."""
+    return setting(
+        None, check=check_kms_arn, doc=f"the customer KMS key of {of} (none for AWS-managed keys)"
+    )
 
 
 def timeout_setting(default: int) -> int:

@@ -13,11 +13,13 @@ from typing import Literal
 from ops.models.common import (
     FunctionSettings,
     StackConfig,
-    check_kms_arn,
+    WebhookFormat,
     check_secret,
     check_sns_arn,
+    kms_key_setting,
     memory_setting,
     timeout_setting,
+    webhook_format_setting,
 )
 from ops.naming import function_name
 from ops.schema import Duration, ProblemSink, check_name, check_range, setting
@@ -127,15 +129,8 @@ class PatternAlert(FunctionProcessor):
     webhook_secret: str | None = setting(
         None, check=check_secret, doc="Secrets Manager secret holding the webhook URL"
     )
-    webhook_format: Literal["slack", "teams", "pagerduty"] = setting(
-        "slack",
-        doc="slack: Slack-compatible JSON; teams: an Adaptive Card; pagerduty: an Events v2 event",
-    )
-    kms_key: str | None = setting(
-        None,
-        check=check_kms_arn,
-        doc="the customer KMS key of its topic or webhook secret (none for AWS-managed keys)",
-    )
+    webhook_format: WebhookFormat = webhook_format_setting()
+    kms_key: str | None = kms_key_setting("its topic or webhook secret")
     rate_limit: Duration = setting(Duration(300), doc="at most `max_messages` per this window")
     max_messages: int = setting(1, check=check_range(1, 100), doc="messages per window")
     sample_lines: int = setting(5, check=check_range(1, 50), doc="lines quoted per message")

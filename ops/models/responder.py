@@ -15,10 +15,12 @@ from typing import Any, Literal
 from ops.models.common import (
     FunctionSettings,
     StackConfig,
-    check_kms_arn,
+    WebhookFormat,
     check_secret,
+    kms_key_setting,
     memory_setting,
     timeout_setting,
+    webhook_format_setting,
 )
 from ops.schema import Duration, ProblemSink, check_name, check_range, setting
 
@@ -102,15 +104,8 @@ class Responder(FunctionSettings):
         check=check_secret,
         doc="secret holding a Slack-compatible webhook URL to tell what was done",
     )
-    webhook_format: Literal["slack", "teams", "pagerduty"] = setting(
-        "slack",
-        doc="slack: Slack-compatible JSON; teams: an Adaptive Card; pagerduty: an Events v2 event",
-    )
-    kms_key: str | None = setting(
-        None,
-        check=check_kms_arn,
-        doc="the customer KMS key of its webhook secret (none for AWS-managed keys)",
-    )
+    webhook_format: WebhookFormat = webhook_format_setting()
+    kms_key: str | None = kms_key_setting("its webhook secret")
     cooldown: Duration | None = setting(None, doc="least time between two actions")
     memory: int = memory_setting(128)
     timeout: int = timeout_setting(60)
