@@ -297,9 +297,12 @@ def dr(keys: str) -> str:
         ),
         (
             dr('mode = "later", delay = "1h"'),
-            "mode",
+            "deployer.replicas.ap-northeast-1.mode: expected 'live' or 'delayed', got a string",
         ),
-        ('replicas = { "ap-northeast-1" = { mode = "delayed", delay = "1h" } }', "bucket"),
+        (
+            'replicas = { "ap-northeast-1" = { mode = "delayed", delay = "1h" } }',
+            "deployer.replicas.ap-northeast-1.bucket: missing required key",
+        ),
     ],
 )
 def test_config_mistakes_are_reported_by_key(write_config, change: str, message: str) -> None:
