@@ -10,13 +10,13 @@ from collections import Counter
 from collections.abc import Callable
 from typing import Any, Literal, TypeVar
 
-from troposphere import Template
+from troposphere import Parameter, Template
 
 from ops.build import source_key
 from ops.config import Config
 from ops.models.deployer import renders_in
 from ops.package import build_bundle
-from templates.common import CodeLocation, RenderContext
+from templates.common import ARTIFACT_ACCOUNT_PARAMETER, CodeLocation, RenderContext
 from templates.dashboard import add_dashboard
 from templates.deployer import BUNDLE as DEPLOYER_BUNDLE
 from templates.deployer import add_deployer
@@ -62,17 +62,41 @@ class OpsTemplate(Template):
         return self._update(self.parameters, parameter)
 
 
-def build_template(config: Config, region: str | None = None) -> OpsTemplate:
+# Sections a stack set leaves out: the deployer's buckets are global names fixed in the config,
+# and its primary and replica regions render different stacks (docs/org.md).
+NOT_IN_STACK_SETS = ("deployer",)
+
+
+def build_template(
+    config: Config, region: str | None = None, *, stack_set: bool = False
+) -> OpsTemplate:
+    """The stack of `region`; with `stack_set`, the one template every instance of
+    `[targets]` runs (code from the administrator account's bucket of the instance's region)."""
     template = OpsTemplate(
         Description=f"ops stack {config.stack.name}: housekeeping functions (rendered by ops)"
     )
-    items = [(s, i) for s, i in config.items() if renders_in(config, s.key, region)]
+    items = [
+        (s, i)
+        for s, i in config.items()
+        if (s.key not in NOT_IN_STACK_SETS if stack_set else renders_in(config, s.key, region))
+    ]
+    if stack_set:
+        template.add_parameter(
+            Parameter(
+                ARTIFACT_ACCOUNT_PARAMETER,
+                Type="String",
+                AllowedPattern="^[0-9]{12}$",
+                Description="The account whose artifact bucket in each region holds the code",
+            )
+        )
     used = {BUILDERS[s.key][0] for s, _ in items if s.key in BUILDERS} - {""}
     code = {b: CodeLocation(b, build_bundle(b).key) for b in sorted(used)}
     for section, item in items:
         if section.key == "function":
             code[code_bundle(item)] = CodeLocation(code_bundle(item), source_key(config, item))
-    ctx = RenderContext(config=config, template=template, code=code, region=region)
+    ctx = RenderContext(
+        config=config, template=template, code=code, region=region, stack_set=stack_set
+    )
     for section, item in items:
         before = len(template.resources)
         BUILDERS[section.key][1](ctx, item)
@@ -86,10 +110,12 @@ def build_template(config: Config, region: str | None = None) -> OpsTemplate:
     return template
 
 
-def render(config: Config, fmt: Format = "json", region: str | None = None) -> str:
+def render(
+    config: Config, fmt: Format = "json", region: str | None = None, *, stack_set: bool = False
+) -> str:
     """The template's text; a config CloudFormation would refuse is a `ConfigError` before the
     template is serialised (or anything uploaded: `ops apply` renders first)."""
-    template = build_template(config, region)
+    template = build_template(config, region, stack_set=stack_set)
     source = str(config.source)
     check_counts(template, source)
     if fmt == "yaml":

@@ -9,7 +9,13 @@ permissions). Nothing here talks to AWS.
 
 from __future__ import annotations
 
-from templates.context import DEFAULT_ARTIFACT_BUCKET, CodeLocation, RenderContext
+from templates.context import (
+    ARTIFACT_ACCOUNT_PARAMETER,
+    DEFAULT_ARTIFACT_BUCKET,
+    STACK_SET_ARTIFACT_BUCKET,
+    CodeLocation,
+    RenderContext,
+)
 from templates.function import (
     NOT_JOB_KEYS,
     FunctionResources,
@@ -39,12 +45,14 @@ from templates.skips import (
 from templates.triggers import add_rule, add_schedule, allow_invoke
 
 __all__ = [
+    "ARTIFACT_ACCOUNT_PARAMETER",
     "DEFAULT_ARTIFACT_BUCKET",
     "FUNCTION_SKIPS",
     "LOG_GROUP_SKIP",
     "NOT_JOB_KEYS",
     "POLICY_VERSION",
     "SHORT_LIVED_TABLE_SKIPS",
+    "STACK_SET_ARTIFACT_BUCKET",
     "UNBOUNDED_SKIP",
     "CodeLocation",
     "FunctionResources",

@@ -30,6 +30,12 @@ from templates.iam import POLICY_VERSION
 from templates.skips import checkov_skips
 
 DEFAULT_ARTIFACT_BUCKET = "ops-artifacts-${AWS::AccountId}-${AWS::Region}"
+# A stack set's instances read code from the administrator account's bucket of their region:
+# the account is a parameter (one value for every instance), the region the instance's own.
+ARTIFACT_ACCOUNT_PARAMETER = "ArtifactAccount"
+STACK_SET_ARTIFACT_BUCKET = DEFAULT_ARTIFACT_BUCKET.replace(
+    "${AWS::AccountId}", "${" + ARTIFACT_ACCOUNT_PARAMETER + "}"
+)
 
 
 @dataclass(frozen=True)
@@ -48,6 +54,7 @@ class RenderContext:
     template: Template
     code: Mapping[str, CodeLocation]
     region: str | None = None  # the region rendered for, where a family needs to know it
+    stack_set: bool = False  # one template for every instance of `[targets]`' stack set
     _dlq: sqs.Queue | None = None
     _dlq_senders: list[AWSHelperFn] = field(default_factory=list)
     _dlq_topics: list[AWSHelperFn] = field(default_factory=list)
@@ -55,6 +62,8 @@ class RenderContext:
 
     @property
     def artifact_bucket(self) -> str | Sub:
+        if self.stack_set:
+            return Sub(STACK_SET_ARTIFACT_BUCKET)
         return self.config.stack.artifact_bucket or Sub(DEFAULT_ARTIFACT_BUCKET)
 
     def code_for(self, bundle: str) -> awslambda.Code:

@@ -47,6 +47,12 @@ one when moto models the resource itself (`tests/test_moto_gaps.py` says when).
   `s3:DeleteObjectVersion` (and only the others as `s3:DeleteObject`), so a role without
   DeleteObjectVersion would purge a versioned bucket on moto only. The patch checks the
   request for each action its entries need, as AWS does.
+- Bucket policy conditions: moto checks an object request against the bucket's policy with no
+  request context, and takes every statement that has a `Condition` as DENIED, Allow or Deny,
+  met or not; so a stack set artifact bucket (`DenyInsecureTransport` on `aws:SecureTransport`,
+  reads for `aws:PrincipalOrgID`) refuses its own owner's HeadObject and PutObject with 403 on
+  moto only. The patch leaves conditioned statements out of moto's check (it cannot evaluate
+  them); the statements themselves are checked on the policy JSON (test_stackset_artifacts).
 """
 
 from __future__ import annotations
@@ -296,6 +302,22 @@ def _template_url_on_loopback() -> None:
     models.get_stack_from_s3_url = read  # type: ignore[assignment]
 
 
+def _bucket_policy_conditions_unevaluated() -> None:
+    from moto.iam.access_control import IAMPolicy, PermissionResult
+    from moto.s3.models import FakeBucket
+
+    def get_permission(self: FakeBucket, action: str, resource: str) -> Any:
+        if self.policy is None:
+            return PermissionResult.NEUTRAL
+        policy = json.loads(self.policy.decode())
+        statements = policy["Statement"]
+        statements = statements if isinstance(statements, list) else [statements]
+        policy["Statement"] = [s for s in statements if "Condition" not in s]
+        return IAMPolicy(json.dumps(policy)).is_action_permitted(action, resource)
+
+    FakeBucket.get_permission = get_permission  # type: ignore[method-assign]
+
+
 def apply() -> None:
     """Install the patches once per process; moto caches its model map, so clear it after."""
     global _applied
@@ -310,6 +332,7 @@ def apply() -> None:
     _template_url_on_loopback()
     _bucket_versioning_from_cloudformation()
     _batch_delete_of_versions_is_delete_object_version()
+    _bucket_policy_conditions_unevaluated()
     for cached in (parsing.get_model_list, parsing.get_model_map, parsing.get_name_type_map):
         cached.cache_clear()
     _applied = True

@@ -125,13 +125,22 @@ def test_preferences_and_targets_come_from_the_config() -> None:
 
 def test_artifact_bucket_policy_reads_only_for_the_targets() -> None:
     org = load({"organizational_units": ["ou-ab12-cd34ef56"], "region_order": ["eu-west-1"]})
-    [statement] = artifact_bucket_policy("b", org.targets, "o-abc123")["Statement"]
+    statement, tls = artifact_bucket_policy("b", org.targets, "o-abc123")["Statement"]
     assert statement["Action"] == "s3:GetObject" and statement["Resource"] == "arn:aws:s3:::b/*"
+    assert statement["Effect"] == "Allow" and statement["Principal"] == "*"
     assert statement["Condition"] == {"StringEquals": {"aws:PrincipalOrgID": "o-abc123"}}
+    assert tls == {
+        "Sid": "DenyInsecureTransport",
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": "s3:*",
+        "Resource": ["arn:aws:s3:::b", "arn:aws:s3:::b/*"],
+        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+    }
     listed = load(SELF_MANAGED).targets
-    [statement] = artifact_bucket_policy("b", listed, None)["Statement"]
-    assert statement["Principal"] == {"AWS": [f"arn:aws:iam::{a}:root" for a in ACCOUNTS]}
-    assert "Condition" not in statement
+    statement, _tls = artifact_bucket_policy("b", listed, None, "aws-cn")["Statement"]
+    assert statement["Principal"] == {"AWS": [f"arn:aws-cn:iam::{a}:root" for a in ACCOUNTS]}
+    assert statement["Resource"] == "arn:aws-cn:s3:::b/*" and "Condition" not in statement
 
 
 def template(description: str) -> str:

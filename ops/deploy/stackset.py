@@ -69,10 +69,13 @@ def permissions(targets: Targets, admin_account: str, partition: str = "aws") ->
     }
 
 
-def artifact_bucket_policy(bucket: str, targets: Targets, org_id: str | None) -> dict[str, Any]:
+def artifact_bucket_policy(
+    bucket: str, targets: Targets, org_id: str | None, partition: str = "aws"
+) -> dict[str, Any]:
     """The per-region artifact bucket's policy: the target accounts may GetObject, nothing else
-    (the organization by aws:PrincipalOrgID when service-managed, else the listed accounts)."""
-    objects = f"arn:aws:s3:::{bucket}/*"
+    (the organization by aws:PrincipalOrgID when service-managed, else the listed accounts),
+    and nobody may reach the bucket without TLS."""
+    objects = f"arn:{partition}:s3:::{bucket}/*"
     statement: dict[str, Any] = {
         "Sid": "TargetAccountsReadCode",
         "Effect": "Allow",
@@ -86,9 +89,17 @@ def artifact_bucket_policy(bucket: str, targets: Targets, org_id: str | None) ->
         statement["Condition"] = {"StringEquals": {"aws:PrincipalOrgID": org_id}}
     else:
         statement["Principal"] = {
-            "AWS": [f"arn:aws:iam::{account}:root" for account in targets.accounts]
+            "AWS": [f"arn:{partition}:iam::{account}:root" for account in targets.accounts]
         }
-    return {"Version": "2012-10-17", "Statement": [statement]}
+    tls = {
+        "Sid": "DenyInsecureTransport",
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": "s3:*",
+        "Resource": [f"arn:{partition}:s3:::{bucket}", objects],
+        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+    }
+    return {"Version": "2012-10-17", "Statement": [statement, tls]}
 
 
 @dataclass(frozen=True)
@@ -124,6 +135,9 @@ class StackSetPlan:
     create: bool = False
     update: bool = False
     add_instances: bool = False
+    # Self-managed instances whose account or region the config no longer names: kept (a
+    # stack set operation deletes only what `ops destroy --org` is asked to), and said.
+    stale: frozenset[tuple[str, str]] = frozenset()
 
     @property
     def nothing(self) -> bool:
@@ -146,7 +160,8 @@ def plan_stack_set(
         return StackSetPlan(create=True, add_instances=True)
     changed = not same_template(state.template, body) or dict(state.parameters) != dict(parameters)
     missing = bool(wanted - state.instances) if wanted else not state.instances
-    return StackSetPlan(update=changed, add_instances=missing)
+    stale = frozenset(state.instances - wanted) if wanted else frozenset()
+    return StackSetPlan(update=changed, add_instances=missing, stale=stale)
 
 
 @dataclass
@@ -223,16 +238,40 @@ class StackSetRun:
     operation_id: Callable[[], str] = new_operation_id
     started: list[str] = field(default_factory=list)  # operation ids, in order
 
-    def apply(self, body: str, parameters: Mapping[str, str], capabilities: Sequence[str]) -> str:
-        """Create or update the stack set and its instances: "created", "updated", "no changes",
-        or the status of the operation that did not succeed (FAILED, STOPPED, TIMED_OUT)."""
+    def plan(self, body: str, parameters: Mapping[str, str]) -> StackSetPlan:
+        """Reads only: what `execute` would do with this template and parameters."""
         wanted = set() if self.targets.service_managed else self._wanted()
-        plan = plan_stack_set(read_stack_set(self.cfn, self.name), body, parameters, wanted)
+        return plan_stack_set(read_stack_set(self.cfn, self.name), body, parameters, wanted)
+
+    def apply(
+        self,
+        body: str,
+        parameters: Mapping[str, str],
+        capabilities: Sequence[str],
+        template_url: str | None = None,
+    ) -> str:
+        """Plan, then execute: "created", "updated", "no changes", or the status of the
+        operation that did not succeed (FAILED, STOPPED, TIMED_OUT)."""
+        return self.execute(
+            self.plan(body, parameters), body, parameters, capabilities, template_url
+        )
+
+    def execute(
+        self,
+        plan: StackSetPlan,
+        body: str,
+        parameters: Mapping[str, str],
+        capabilities: Sequence[str],
+        template_url: str | None = None,
+    ) -> str:
+        """Create or update the stack set and its instances as `plan` says; the template goes
+        inline, or by `template_url` when it is over TemplateBody's 51,200 bytes."""
         if plan.nothing:
             self.operation.say(f"stack set {self.name}: no changes (no operation started)")
             return "no changes"
         params = [{"ParameterKey": k, "ParameterValue": v} for k, v in sorted(parameters.items())]
-        common = {"StackSetName": self.name, "TemplateBody": body, "Parameters": params}
+        source = {"TemplateURL": template_url} if template_url else {"TemplateBody": body}
+        common = {"StackSetName": self.name, **source, "Parameters": params}
         if plan.create:
             self.cfn.create_stack_set(
                 **common,
@@ -256,13 +295,27 @@ class StackSetRun:
         return "created" if plan.create else "updated"
 
     def destroy(self) -> str:
+        """Delete every instance the stack set has (in the regions and accounts it has them,
+        which may be more than the config names now), then the stack set."""
         state = read_stack_set(self.cfn, self.name)
         if not state.exists:
             return "nothing to delete"
         if state.instances:
-            where = deployment(self.targets)
+            regions = sorted({region for _account, region in state.instances})
+            if self.targets.service_managed:
+                where: dict[str, Any] = {
+                    "DeploymentTargets": {
+                        "OrganizationalUnitIds": list(self.targets.organizational_units)
+                    }
+                }
+            else:
+                where = {"Accounts": sorted({account for account, _region in state.instances})}
             result = self._run(
-                self.cfn.delete_stack_instances, StackSetName=self.name, RetainStacks=False, **where
+                self.cfn.delete_stack_instances,
+                StackSetName=self.name,
+                RetainStacks=False,
+                Regions=regions,
+                **where,
             )
             if result != "SUCCEEDED":
                 return result
