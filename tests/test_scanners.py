@@ -26,8 +26,8 @@ CHECKOV = shutil.which("checkov") or str(Path(sys.executable).with_name("checkov
 
 @pytest.fixture(scope="module")
 def scanned(tmp_path_factory: pytest.TempPathFactory) -> list[dict[str, Any]]:
-    """One checkov run over every rendered example, each replica region's stack included
-    (checkov starts slowly: once, not per file)."""
+    """One checkov run over every rendered example, each replica region's stack and the bundled
+    example's stack set template included (checkov starts slowly: once, not per file)."""
     folder = tmp_path_factory.mktemp("rendered")
     for path in EXAMPLES:
         config = load_config(path)
@@ -35,6 +35,9 @@ def scanned(tmp_path_factory: pytest.TempPathFactory) -> list[dict[str, Any]]:
         (folder / f"{stem}.json").write_text(render(config))
         for region in replica_regions(config):
             (folder / f"{stem}-{region}.json").write_text(render(config, region=region))
+    # The one template `ops apply --org` gives every stack set instance (docs/org.md).
+    bundled = load_config(ROOT / "ops.toml")
+    (folder / "ops-stack-set.json").write_text(render(bundled, stack_set=True))
     run = subprocess.run(
         [CHECKOV, "-d", str(folder), "--framework", "cloudformation", "-o", "json"],
         capture_output=True,

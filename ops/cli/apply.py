@@ -15,6 +15,7 @@ from ops.cli.context import (
     yes_option,
 )
 from ops.cli.lifecycle import lifecycle_rules
+from ops.cli.org import ORG_HELP, apply_org, refuse_with_org
 from ops.cli.wiring import confirmer, deployer, json_option, run_regions
 from ops.deploy.interrupted import interrupted_message
 from ops.deploy.plan import apply_order, load_parameters
@@ -42,6 +43,7 @@ from ops.errors import Interrupted, UsageError
     metavar="LOGICAL_ID",
     help="With --continue-rollback: resources to skip (repeatable).",
 )
+@click.option("--org", is_flag=True, help=ORG_HELP)
 @json_option
 @pass_ops
 def command(
@@ -51,13 +53,22 @@ def command(
     parameters_file: str | None,
     continue_rollback: bool,
     skip: tuple[str, ...],
+    org: bool,
     as_json: bool,
 ) -> None:
     """Deploy the stack: bootstrap, upload code, change set, execute, watch.
 
     Exit codes: 0 done or no changes, 1 failed, 2 usage or config error, 3 timed out while
     CloudFormation was still working, 130 interrupted (Ctrl-C; CloudFormation keeps going).
+
+    With --org: the stack set of [targets] (docs/org.md), from the one --region it lives in.
     """
+    if org:
+        refuse_with_org(
+            parameters=parameters_file, continue_rollback=continue_rollback, skip_resource=skip
+        )
+        apply_org(ops, yes, timeout, as_json)
+        return
     if skip and not continue_rollback:
         raise UsageError("--skip-resource only goes with --continue-rollback")
     confirm = confirmer(yes, "apply")

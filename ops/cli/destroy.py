@@ -14,6 +14,7 @@ from ops.cli.context import (
     yes_option,
 )
 from ops.cli.lifecycle import lifecycle_rules
+from ops.cli.org import destroy_org
 from ops.cli.wiring import confirmer, deployer, json_option, run_regions
 from ops.deploy.plan import destroy_order
 
@@ -24,14 +25,19 @@ from ops.deploy.plan import destroy_order
 @target_options
 @yes_option
 @timeout_option
+@click.option("--org", is_flag=True, help="Remove the stack set's instances, then the stack set.")
 @json_option
 @pass_ops
-def command(ops: OpsContext, yes: bool, timeout: int, as_json: bool) -> None:
+def command(ops: OpsContext, yes: bool, timeout: int, org: bool, as_json: bool) -> None:
     """Delete the stack (its functions, roles, queues...). The artifact bucket is kept.
 
     Regions go in the reverse of apply's order: the asked-for regions, then the deployer's
     replica regions (their stacks are removed too). Review it first with ops plan --destroy.
+    With --org: every instance of the stack set, then the set; the artifact buckets are kept.
     """
+    if org:
+        destroy_org(ops, yes, timeout, as_json)
+        return
     confirm = confirmer(yes, "destroy")
     config = ops.config()
     stack = config.stack.name

@@ -7,6 +7,7 @@ import json
 import click
 
 from ops.cli.context import OpsContext, config_option, pass_ops, regions_option, target_options
+from ops.cli.org import status_org
 from ops.deploy.plan import read_stack
 from ops.deploy.status import StackReport, report_lines, stack_report
 from ops.errors import OpsError
@@ -16,13 +17,18 @@ from ops.errors import OpsError
 @config_option
 @regions_option("report on")
 @target_options
+@click.option("--org", is_flag=True, help="The stack set's instances: status and drift status.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per region on stdout.")
 @pass_ops
-def command(ops: OpsContext, as_json: bool) -> None:
+def command(ops: OpsContext, org: bool, as_json: bool) -> None:
     """Report the stack: status, last operation, outputs, functions with their aliases.
 
     Exits 1 when the stack is missing in a region (after reporting every region asked for).
+    With --org: one line (or JSON object) per stack set instance; exits 1 without a stack set.
     """
+    if org:
+        status_org(ops, as_json)
+        return
     stack = ops.config().stack.name
     missing = []
     for region in ops.aws.resolved_regions():

@@ -15,8 +15,10 @@ from typing import Any, TypeVar
 import click
 
 from ops.cli.context import AwsOptions
+from ops.config import Config
 from ops.deploy.events import Watcher
 from ops.deploy.execute import Clients, Deployer
+from ops.deploy.org_run import OrgDeploy
 from ops.deploy.summary import Console, RegionResult, region_lines
 from ops.errors import UsageError
 from ops.terminal import wants_colour
@@ -71,6 +73,31 @@ def deployer(
     console = stderr_console()
     return Deployer(
         clients, region, console, Watcher(console, timeout), confirm, endpoint_url=aws.endpoint_url
+    )
+
+
+def org_deploy(
+    config: Config,
+    aws: AwsOptions,
+    timeout: int = 3600,
+    confirm: Callable[[str], bool] = lambda _q: True,
+) -> OrgDeploy:
+    """`--org`: the stack set of `[targets]`, worked on from the one region given (or the
+    default region): where the stack set lives, not where its instances go."""
+    regions = aws.resolved_regions()
+    if len(regions) > 1:
+        raise UsageError(
+            "--org works on the stack set in one region (the administrator region); the "
+            "regions its instances go to are targets.region_order: pass one --region at most"
+        )
+    return OrgDeploy(
+        config,
+        regions[0],
+        lambda service, region: aws.target(region).client(service),
+        stderr_console(),
+        confirm,
+        timeout=timeout,
+        endpoint_url=aws.endpoint_url,
     )
 
 

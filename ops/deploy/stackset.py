@@ -110,24 +110,38 @@ class StackSetState:
     instances: frozenset[tuple[str, str]] = frozenset()  # (account, region)
 
 
-def read_stack_set(cfn: Any, name: str) -> StackSetState:
+def describe_stack_set(cfn: Any, name: str) -> Mapping[str, Any] | None:
+    """DescribeStackSet's answer, or None when there is no such (live) stack set."""
     from botocore.exceptions import ClientError
 
     try:
-        found = cfn.describe_stack_set(StackSetName=name)["StackSet"]
+        found: Mapping[str, Any] = cfn.describe_stack_set(StackSetName=name)["StackSet"]
     except ClientError as exc:
         if exc.response.get("Error", {}).get("Code") == "StackSetNotFoundException":
-            return StackSetState(exists=False)
+            return None
         raise
-    if found.get("Status") == "DELETED":
+    return None if found.get("Status") == "DELETED" else found
+
+
+def instance_summaries(cfn: Any, name: str) -> list[Mapping[str, Any]]:
+    pages = cfn.get_paginator("list_stack_instances").paginate(StackSetName=name)
+    return [i for page in pages for i in page["Summaries"]]
+
+
+def read_stack_set(cfn: Any, name: str) -> StackSetState:
+    found = describe_stack_set(cfn, name)
+    if found is None:
         return StackSetState(exists=False)
     params = {p["ParameterKey"]: p.get("ParameterValue", "") for p in found.get("Parameters", [])}
-    instances = frozenset(
-        (i["Account"], i["Region"])
-        for page in cfn.get_paginator("list_stack_instances").paginate(StackSetName=name)
-        for i in page["Summaries"]
-    )
+    instances = frozenset((i["Account"], i["Region"]) for i in instance_summaries(cfn, name))
     return StackSetState(True, found.get("TemplateBody", ""), params, instances)
+
+
+def list_instances(cfn: Any, name: str) -> list[Mapping[str, Any]] | None:
+    """Every instance summary of the stack set (all pages), or None when there is no set."""
+    if describe_stack_set(cfn, name) is None:
+        return None
+    return sorted(instance_summaries(cfn, name), key=lambda i: (i["Account"], i["Region"]))
 
 
 @dataclass(frozen=True)
