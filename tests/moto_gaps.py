@@ -53,6 +53,11 @@ one when moto models the resource itself (`tests/test_moto_gaps.py` says when).
   reads for `aws:PrincipalOrgID`) refuses its own owner's HeadObject and PutObject with 403 on
   moto only. The patch leaves conditioned statements out of moto's check (it cannot evaluate
   them); the statements themselves are checked on the policy JSON (test_stackset_artifacts).
+- Stack set instance stacks: moto names a self-managed instance's stack `StackSet:<set>`, a
+  name CloudFormation refuses (AWS names it `StackSet-<set>-<uuid>`), and every physical name
+  derived from it is then invalid too (the dead-letter queue's: InvalidParameterValue from SQS),
+  so CreateStackInstances of the bundled stack fails on moto only. The patch names the stack as
+  AWS does.
 """
 
 from __future__ import annotations
@@ -318,6 +323,20 @@ def _bucket_policy_conditions_unevaluated() -> None:
     FakeBucket.get_permission = get_permission  # type: ignore[method-assign]
 
 
+def _stack_set_instance_stack_names() -> None:
+    from moto.cloudformation.models import CloudFormationBackend
+    from moto.moto_api._internal import mock_random
+
+    original = CloudFormationBackend.create_stack
+
+    def create_stack(self: CloudFormationBackend, name: str, *args: Any, **kwargs: Any) -> Any:
+        if name.startswith("StackSet:"):
+            name = f"StackSet-{name.split(':', 1)[1]}-{mock_random.uuid4()}"
+        return original(self, name, *args, **kwargs)
+
+    CloudFormationBackend.create_stack = create_stack  # type: ignore[method-assign]
+
+
 def apply() -> None:
     """Install the patches once per process; moto caches its model map, so clear it after."""
     global _applied
@@ -333,6 +352,7 @@ def apply() -> None:
     _bucket_versioning_from_cloudformation()
     _batch_delete_of_versions_is_delete_object_version()
     _bucket_policy_conditions_unevaluated()
+    _stack_set_instance_stack_names()
     for cached in (parsing.get_model_list, parsing.get_model_map, parsing.get_name_type_map):
         cached.cache_clear()
     _applied = True
