@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from ops.aws import AwsTarget
 from tests.moto_server import moto_server
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -63,3 +65,18 @@ def moto_endpoint() -> Iterator[str]:
     lives in the process, so a server per test would not isolate tests any better)."""
     with moto_server() as url:
         yield url
+
+
+@pytest.fixture
+def calls(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
+    """Every AWS operation the CLI makes, counted through its one client factory."""
+    counted: Counter[str] = Counter()
+    original = AwsTarget.client
+
+    def client(self: AwsTarget, service: str, **config: Any) -> Any:
+        made = original(self, service, **config)
+        made.meta.events.register("before-call", lambda model, **_: counted.update([model.name]))
+        return made
+
+    monkeypatch.setattr(AwsTarget, "client", client)
+    return counted

@@ -19,7 +19,6 @@ import boto3
 import pytest
 from click.testing import CliRunner
 
-from ops.aws import AwsTarget
 from ops.cli import cli
 from ops.package import build_bundle
 from tests.configs import two_jobs
@@ -28,21 +27,6 @@ pytestmark = pytest.mark.e2e
 
 # Operations that change nothing: everything else counts as a write.
 READ_PREFIXES = ("Describe", "Get", "List", "Head")
-
-
-@pytest.fixture
-def calls(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
-    """Every AWS operation the CLI makes, counted through its one client factory."""
-    counted: Counter[str] = Counter()
-    original = AwsTarget.client
-
-    def client(self: AwsTarget, service: str, **config: Any) -> Any:
-        made = original(self, service, **config)
-        made.meta.events.register("before-call", lambda model, **_: counted.update([model.name]))
-        return made
-
-    monkeypatch.setattr(AwsTarget, "client", client)
-    return counted
 
 
 def config(path: Path, stack: str, older_than: str = "1h") -> Path:

@@ -26,11 +26,9 @@ from typing import Any
 
 import boto3
 import pytest
-from click.testing import CliRunner
 
-from ops.aws import AwsTarget
-from ops.cli import cli
 from ops.package import build_bundle
+from tests.test_apply_e2e import ops  # the real CLI, --endpoint-url last
 
 pytestmark = pytest.mark.e2e
 
@@ -40,21 +38,6 @@ ACCOUNTS = ("111111111111", "222222222222")
 REGIONS = ("eu-west-1", "us-east-1")
 OPERATIONS = ("CreateStackSet", "UpdateStackSet", "CreateStackInstances", "DeleteStackInstances")
 READS = ("Describe", "Get", "List", "Head")
-
-
-@pytest.fixture
-def calls(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
-    """Every AWS operation the CLI makes, counted through its one client factory."""
-    counted: Counter[str] = Counter()
-    original = AwsTarget.client
-
-    def client(self: AwsTarget, service: str, **config: Any) -> Any:
-        made = original(self, service, **config)
-        made.meta.events.register("before-call", lambda model, **_: counted.update([model.name]))
-        return made
-
-    monkeypatch.setattr(AwsTarget, "client", client)
-    return counted
 
 
 def org_config(path: Path, older_than: str = "1h") -> Path:
@@ -67,13 +50,6 @@ def org_config(path: Path, older_than: str = "1h") -> Path:
     regions = ", ".join(f'"{r}"' for r in REGIONS)
     path.write_text(f"{text}\n[targets]\naccounts = [{accounts}]\nregion_order = [{regions}]\n")
     return path
-
-
-def ops(endpoint: str, *args: str) -> Any:
-    result = CliRunner().invoke(cli, [*args, "--endpoint-url", endpoint])
-    if result.exception and not isinstance(result.exception, SystemExit):
-        raise result.exception
-    return result
 
 
 def in_account(endpoint: str, account: str, service: str, region: str) -> Any:
