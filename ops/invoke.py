@@ -145,7 +145,7 @@ def _reset_function_clients() -> None:
     """Clients cached by an earlier local run may point at another endpoint or region."""
     from functions.runtime import aws
 
-    aws.client.cache_clear()
+    aws.reset()
 
 
 @contextlib.contextmanager

@@ -39,7 +39,7 @@ def fake_aws(monkeypatch: pytest.MonkeyPatch, build_cache: Path) -> None:
         monkeypatch.delenv(key, raising=False)
     from functions.runtime import aws
 
-    aws.client.cache_clear()
+    aws.reset()
 
 
 def load_event(name: str) -> Any:

@@ -15,7 +15,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 import requests
 from botocore.exceptions import ClientError
@@ -97,16 +96,14 @@ def run_as_copier(endpoint: str, monkeypatch: pytest.MonkeyPatch) -> dict[str, A
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", creds["AccessKeyId"])
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", creds["SecretAccessKey"])
     monkeypatch.setenv("AWS_SESSION_TOKEN", creds["SessionToken"])
-    function_clients.client.cache_clear()
-    boto3.DEFAULT_SESSION = None
+    function_clients.reset()  # a session keeps the credentials it found
     try:
         with enforced():
             return copier.handler(
                 {"source": "aws.events", "detail-type": "Scheduled Event"}, Context()
             )
     finally:
-        function_clients.client.cache_clear()
-        boto3.DEFAULT_SESSION = None
+        function_clients.reset()
 
 
 def role_of_dr(endpoint: str) -> str:

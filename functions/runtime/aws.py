@@ -1,8 +1,12 @@
-"""boto3 clients, created lazily once per container and shared by every record and invocation.
+"""AWS clients, created lazily once per container and shared by every record and invocation.
 
-boto3 itself is imported on first use, not at module import, to keep cold starts short. Clients
-honour `AWS_ENDPOINT_URL` (botocore does), which is how `ops invoke --endpoint-url` points a
-function at a local moto server.
+Clients are botocore's own, on botocore sessions made here (one per timestamp parser, so one in
+all for most functions): boto3 adds nothing a client call uses (its session would build a
+second botocore session's worth of handlers and import s3transfer for `upload_file`, which no
+function calls), and botocore is imported on first use, not at module import, to keep cold
+starts short. Clients honour `AWS_ENDPOINT_URL` (botocore does), which is how `ops invoke
+--endpoint-url` points a function at a local moto server. A session keeps the credentials it
+first found: `reset()` forgets sessions and clients (a local run with other credentials).
 
 `iso_timestamps=True` gives a client (on a botocore session of its own, so no other client is
 touched) whose responses' timestamps are parsed with `datetime.fromisoformat` where they are ISO
@@ -47,23 +51,32 @@ def build_client(
     timestamp_parser: Callable[[Any], datetime] | None = None,
     region: str | None = None,
 ) -> Any:
-    import boto3
     from botocore.config import Config
 
     config = Config(
         retries={"mode": "standard", "max_attempts": max_attempts},
         max_pool_connections=max_pool,
     )
-    if timestamp_parser is None:
-        return boto3.client(service, config=config, region_name=region)
+    return _session(timestamp_parser).create_client(service, config=config, region_name=region)
+
+
+@cache
+def _session(timestamp_parser: Callable[[Any], datetime] | None) -> Any:
+    """The botocore session of clients that parse timestamps with `timestamp_parser` (None:
+    botocore's parser). Region and endpoint are read per client; credentials once."""
     import botocore.session
 
     session = botocore.session.get_session()
-    factory = session.get_component("response_parser_factory")
-    factory.set_parser_defaults(timestamp_parser=timestamp_parser)
-    return boto3.Session(botocore_session=session).client(
-        service, config=config, region_name=region
-    )
+    if timestamp_parser is not None:
+        factory = session.get_component("response_parser_factory")
+        factory.set_parser_defaults(timestamp_parser=timestamp_parser)
+    return session
+
+
+def reset() -> None:
+    """Forget every client and session (and the credentials they found)."""
+    client.cache_clear()
+    _session.cache_clear()
 
 
 def parse_timestamp(value: Any) -> datetime:
