@@ -111,29 +111,37 @@ def local_region(region: str | None, endpoint_url: str | None = None) -> tuple[s
     return chosen, None
 
 
-def _endpoints() -> list[dict[str, Any]]:
-    import botocore.session
+@cache
+def _data(name: str) -> dict[str, Any]:
+    """A file of botocore's data (`endpoints`, `partitions`), read by its loader alone, on the
+    search path a session would use (`$AWS_DATA_PATH`, then botocore's own data): a whole
+    session costs more than the file, and the session a command goes on to use reads it anyway."""
+    from botocore.loaders import create_loader
 
-    partitions: list[dict[str, Any]] = botocore.session.get_session().get_data("endpoints")[
-        "partitions"
-    ]
-    return partitions
+    data: dict[str, Any] = create_loader(os.environ.get("AWS_DATA_PATH")).load_data(name)
+    return data
 
 
 @cache
 def known_regions() -> tuple[str, ...]:
     """Every region botocore's endpoint data names, in every partition."""
-    return tuple(sorted(r for p in _endpoints() for r in p.get("regions", {})))
+    partitions = _data("endpoints")["partitions"]
+    return tuple(sorted(r for p in partitions for r in p.get("regions", {})))
+
+
+def _partition_form(region: str) -> bool:
+    """`region` has the form of a partition's regions (botocore's partitions file, the one its
+    endpoint rules read: a few kB, where the endpoint data is a megabyte)."""
+    partitions = _data("partitions")["partitions"]
+    return any(re.match(p["regionRegex"], region) for p in partitions if p.get("regionRegex"))
 
 
 def check_region(region: str, endpoint_url: str | None = None) -> None:
     """A region botocore knows; with an endpoint URL (a local emulator), any name of the form
     a known partition uses (`eu-west-9`). Otherwise UsageError naming the closest ones."""
-    if region in known_regions():
+    if endpoint_url and _partition_form(region):  # every known region has its partition's form
         return
-    if endpoint_url and any(
-        re.match(p["regionRegex"], region) for p in _endpoints() if p.get("regionRegex")
-    ):
+    if region in known_regions():
         return
     if region.lower() in known_regions():
         hint = f"region names are lower case: {region.lower()}"
