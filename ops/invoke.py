@@ -1,8 +1,10 @@
 """Run a configured function locally, in this process, with a realistic Lambda context.
 
-What runs is read from the rendered template (handler, timeout, memory, environment), so a local
-run sees the same settings the deployed function would. The function's own output (logs, EMF)
-goes to stderr; the caller prints the result.
+What runs (handler, timeout, memory, environment) is what the deployed function gets: for a
+purge job it is computed from the model with the functions the template's builder uses
+(`templates.jobs`), so invoking one job renders nothing and imports no troposphere; for every
+other family it is read from the rendered template. The function's own output (logs, EMF) goes
+to stderr; the caller prints the result.
 """
 
 from __future__ import annotations
@@ -18,11 +20,11 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-from ops.build import unpacked
 from ops.config import Config
 from ops.errors import OpsError
+from ops.models.purge import PurgeJob
 from ops.naming import LOCAL_ACCOUNT
-from ops.render import build_template
+from templates.jobs import OPS_JOB, PURGE_HANDLER, ops_job_value, purge_has_function, purge_job
 
 
 class LocalContext:
@@ -64,7 +66,29 @@ class FunctionDefinition:
 
 
 def function_definition(config: Config, item_name: str) -> FunctionDefinition:
-    """The rendered properties of the function behind config item `item_name`."""
+    """The deployed properties of the function behind config item `item_name`."""
+    section, item = config.find(item_name)
+    if isinstance(item, PurgeJob) and purge_has_function(item):
+        return purge_definition(config.function_name(section, item), item)
+    return rendered_definition(config, item_name)
+
+
+def purge_definition(name: str, job: PurgeJob) -> FunctionDefinition:
+    """A purge job's function from its model: what `templates.purge` renders for it."""
+    return FunctionDefinition(
+        name=name,
+        handler=PURGE_HANDLER,
+        timeout=job.timeout,
+        memory=job.memory,
+        environment={OPS_JOB: ops_job_value(purge_job(job))},
+        unresolved=(),
+    )
+
+
+def rendered_definition(config: Config, item_name: str) -> FunctionDefinition:
+    """The properties of the function behind `item_name` in the rendered template."""
+    from ops.render import build_template
+
     section, item = config.find(item_name)
     name = config.function_name(section, item)
     template = build_template(config).to_dict()
@@ -73,6 +97,8 @@ def function_definition(config: Config, item_name: str) -> FunctionDefinition:
         if resource["Type"] == "AWS::Lambda::Function" and props.get("FunctionName") == name:
             definition = _definition(name, props)
             if section.key == "function":
+                from ops.build import unpacked
+
                 index = list(config.function).index(item)
                 return replace(definition, code_path=str(unpacked(config, item, index)))
             return definition

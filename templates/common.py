@@ -3,8 +3,8 @@
 Each lives in its own module: `templates.iam` (ARNs, statements, trust and inline policies),
 `templates.skips` (checkov answers), `templates.context` (`RenderContext`: config, code
 locations, the dead-letter queue), `templates.function` (`add_function`: function, log group,
-role, failure destination, Errors alarm) and `templates.triggers` (rules, schedules, invoke
-permissions). Nothing here talks to AWS.
+role, failure destination, Errors alarm), `templates.jobs` ($OPS_JOB from the model alone)
+and `templates.triggers` (rules, schedules, invoke permissions). Nothing here talks to AWS.
 """
 
 from __future__ import annotations
@@ -16,14 +16,7 @@ from templates.context import (
     CodeLocation,
     RenderContext,
 )
-from templates.function import (
-    NOT_JOB_KEYS,
-    FunctionResources,
-    FunctionSpec,
-    add_alias,
-    add_function,
-    job_settings,
-)
+from templates.function import FunctionResources, FunctionSpec, add_alias, add_function
 from templates.iam import (
     POLICY_VERSION,
     allow,
@@ -35,6 +28,7 @@ from templates.iam import (
     trust,
     without_actions,
 )
+from templates.jobs import NOT_JOB_KEYS, job_settings
 from templates.skips import (
     FUNCTION_SKIPS,
     LOG_GROUP_SKIP,

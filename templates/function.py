@@ -5,9 +5,8 @@ Errors alarm. `add_function` returns what it added so triggers can refer to it.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 import awacs.logs
@@ -19,6 +18,7 @@ from ops.models.common import FunctionSettings
 from ops.naming import function_name, logical_id
 from templates.context import RenderContext
 from templates.iam import allow, inline_policy, trust
+from templates.jobs import OPS_JOB, ops_job_value
 from templates.skips import FUNCTION_SKIPS, LOG_GROUP_SKIP, UNBOUNDED_SKIP, checkov_skips
 
 
@@ -119,7 +119,7 @@ def _function(
 ) -> awslambda.Function:
     variables: dict[str, Any] = {}
     if spec.job is not None:
-        variables["OPS_JOB"] = json.dumps(spec.job, sort_keys=True, separators=(",", ":"))
+        variables[OPS_JOB] = ops_job_value(spec.job)
     variables.update(spec.environment)
     extra: dict[str, Any] = {}
     skips = spec.skips
@@ -195,12 +195,3 @@ def add_alias(
         )
     )
     return alias
-
-
-# Keys that configure the function or its trigger, not the job the function runs.
-NOT_JOB_KEYS = ("memory", "timeout", "runtime", "schedule", "timezone", "kms_key")  # kms: IAM only
-
-
-def job_settings(item: Any, drop: Sequence[str] = NOT_JOB_KEYS) -> dict[str, Any]:
-    """A model's keys as plain JSON data for $OPS_JOB, minus the function's and trigger's own."""
-    return {k: v for k, v in asdict(item).items() if k not in drop}

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from functools import singledispatch
-from typing import Any
 
 import awacs.awslambda
 import awacs.ec2
@@ -30,31 +29,20 @@ from templates.common import (
     add_schedule,
     allow,
     arn,
-    job_settings,
     s3_arn,
     without_actions,
 )
-from templates.function import NOT_JOB_KEYS
+from templates.jobs import PURGE_HANDLER as HANDLER
+from templates.jobs import purge_has_function, purge_job
 from templates.lifecycle import add_lifecycle_job
 
-HANDLER = "functions.purge.handler.handler"
 BUNDLE = "purge"
-
-
-def purge_job(job: PurgeJob) -> dict[str, Any]:
-    """$OPS_JOB; a cap written as 0 (no limit) reaches the function as none."""
-    # `mode` is how the job is deployed, not a setting the function reads
-    settings = job_settings(job, drop=(*NOT_JOB_KEYS, "mode"))
-    for cap in ("max_deletes", "max_delete_percent"):
-        if settings.get(cap) == 0:
-            settings[cap] = None
-    return settings
 
 
 def add_purge_job(ctx: RenderContext, job: PurgeJob) -> FunctionResources | events.Rule:
     """One job: a function that never overlaps itself and is never retried blindly; or, for
     an S3 job in mode = "lifecycle", only what counts the deletions S3 does for it."""
-    if isinstance(job, S3Purge) and job.mode == "lifecycle":
+    if isinstance(job, S3Purge) and not purge_has_function(job):
         return add_lifecycle_job(ctx, job)
     age = max_event_age(job.schedule)
     fn = add_function(

@@ -11,6 +11,7 @@ import sys
 import pytest
 
 from ops.cli import COMMANDS
+from tests.conftest import REGION, ROOT
 
 
 @pytest.mark.parametrize("name", sorted(COMMANDS))
@@ -55,3 +56,39 @@ def test_a_commands_help_loads_that_command_alone_and_no_aws_sdk() -> None:
     loaded = [str(m) for m in result["loaded"]]  # type: ignore[attr-defined]
     assert [m for m in loaded if m.startswith("ops.cli.")] == ["ops.cli.context", "ops.cli.render"]
     assert not [m for m in loaded if m.startswith(("botocore", "boto3"))]
+
+
+# A purge job's run, in a fresh interpreter, against moto in-process (which imports neither
+# troposphere nor awacs itself): the bucket is made with a botocore client, so s3transfer can
+# only come from the function's own client being boto3's.
+INVOKE_PROBE = """
+import json, sys
+import botocore.session
+from click.testing import CliRunner
+from moto import mock_aws
+from ops.cli import cli
+region, args = sys.argv[1], sys.argv[2:]
+with mock_aws():
+    s3 = botocore.session.get_session().create_client("s3", region_name=region)
+    s3.create_bucket(Bucket="acme-media", CreateBucketConfiguration={"LocationConstraint": region})
+    result = CliRunner().invoke(cli, args)
+heavy = ("troposphere", "awacs", "cfn_flip", "templates", "ops.render", "ops.push", "s3transfer")
+loaded = sorted(m for m in sys.modules if m.startswith(heavy))
+print(json.dumps({"exit": result.exit_code, "out": result.stdout, "loaded": loaded}))
+"""
+
+
+def test_invoking_a_purge_job_renders_nothing_and_imports_no_troposphere_or_awacs() -> None:
+    """Its settings come from the model (`templates.jobs`), not from a rendered template, and
+    the function's client is botocore's: boto3's would import s3transfer."""
+    args = ["invoke", "tmp-images", "--config", str(ROOT / "ops.toml"), "--region", REGION]
+    done = subprocess.run(
+        [sys.executable, "-c", INVOKE_PROBE, REGION, *args],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    result = json.loads(done.stdout)
+    assert result["exit"] == 0, result["out"]
+    assert json.loads(result["out"])["status"] == "finished"
+    assert result["loaded"] == ["templates", "templates.jobs"]

@@ -3,25 +3,48 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import boto3
+import pytest
 from click.testing import CliRunner
 from moto import mock_aws
 
 from ops.cli import cli
 from ops.config import load_config
-from ops.invoke import LocalContext, function_definition
+from ops.errors import OpsError
+from ops.invoke import LocalContext, function_definition, rendered_definition
 from tests.conftest import REGION, ROOT
 
 CONFIG = str(ROOT / "ops.toml")
+EXAMPLES = [ROOT / "ops.toml", *sorted((ROOT / "examples").glob("*.toml"))]
 
 
-def test_definition_comes_from_the_rendered_template() -> None:
+def test_definition_has_the_deployed_functions_settings() -> None:
     definition = function_definition(load_config(CONFIG), "tmp-images")
     assert definition.name == "acme-ops-purge-tmp-images"
     assert definition.handler == "functions.purge.handler.handler"
     assert (definition.timeout, definition.memory) == (900, 512)
     assert json.loads(definition.environment["OPS_JOB"])["bucket"] == "acme-media"
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.name)
+def test_a_purge_jobs_definition_from_its_model_is_what_the_template_renders(path: Path) -> None:
+    """`ops invoke` computes a purge job's function without rendering: handler, timeout,
+    memory and $OPS_JOB must be byte for byte the template's, for every job of every example."""
+    config = load_config(path)
+    names = [f"purge/{item.name}" for section, item in config.items() if section.key == "purge"]
+    compared = 0
+    for name in names:
+        try:
+            rendered = rendered_definition(config, name)
+        except OpsError:  # mode = "lifecycle": S3 deletes, no function to run
+            with pytest.raises(OpsError, match="renders no function of its own"):
+                function_definition(config, name)
+            continue
+        assert function_definition(config, name) == rendered
+        compared += 1
+    assert compared or not names
 
 
 def test_context_counts_down_from_the_timeout() -> None:

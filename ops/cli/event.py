@@ -10,7 +10,6 @@ import click
 from ops.aws import local_region
 from ops.cli.context import F, OpsContext, config_option, pass_ops
 from ops.errors import UsageError
-from ops.events import sample_event
 from ops.naming import LOCAL_ACCOUNT
 
 ACCOUNT_ENV = "AWS_ACCOUNT_ID"  # botocore's own name for it (account-based endpoints)
@@ -45,6 +44,8 @@ def _check_account(_ctx: click.Context, _param: click.Parameter, value: str | No
 @pass_ops
 def command(ops: OpsContext, name: str, region: str | None, account: str | None) -> None:
     """Print a sample event for job NAME's trigger."""
+    from ops.events import sample_event  # not at import: `ops invoke` takes account_option
+
     region, warning = local_region(region)
     if warning:
         click.echo(f"warning: {warning}", err=True)

@@ -1,0 +1,46 @@
+"""What a function is told at run time, from its model alone: `$OPS_JOB` (the job's settings
+as sorted JSON) and, for a purge job, its handler and whether it has a function at all.
+
+Nothing here imports troposphere or awacs: `ops invoke` computes a purge job's settings with
+these functions without rendering a template, and the builders (`templates.function`,
+`templates.purge`) render the same values with them.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict
+from typing import Any
+
+from ops.models.purge import PurgeJob, S3Purge
+
+# Keys that configure the function or its trigger, not the job the function runs.
+NOT_JOB_KEYS = ("memory", "timeout", "runtime", "schedule", "timezone", "kms_key")  # kms: IAM only
+PURGE_HANDLER = "functions.purge.handler.handler"
+OPS_JOB = "OPS_JOB"
+
+
+def job_settings(item: Any, drop: Sequence[str] = NOT_JOB_KEYS) -> dict[str, Any]:
+    """A model's keys as plain JSON data for $OPS_JOB, minus the function's and trigger's own."""
+    return {k: v for k, v in asdict(item).items() if k not in drop}
+
+
+def ops_job_value(job: Mapping[str, Any]) -> str:
+    """$OPS_JOB's value: compact JSON with sorted keys, so a render is byte-identical."""
+    return json.dumps(job, sort_keys=True, separators=(",", ":"))
+
+
+def purge_job(job: PurgeJob) -> dict[str, Any]:
+    """$OPS_JOB of a purge job; a cap written as 0 (no limit) reaches the function as none."""
+    # `mode` is how the job is deployed, not a setting the function reads
+    settings = job_settings(job, drop=(*NOT_JOB_KEYS, "mode"))
+    for cap in ("max_deletes", "max_delete_percent"):
+        if settings.get(cap) == 0:
+            settings[cap] = None
+    return settings
+
+
+def purge_has_function(job: PurgeJob) -> bool:
+    """False for an S3 job in mode = "lifecycle": S3 deletes for it, a rule only counts."""
+    return not (isinstance(job, S3Purge) and job.mode == "lifecycle")
