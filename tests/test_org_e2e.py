@@ -5,9 +5,11 @@ self-managed `[targets]` of two accounts x two regions.
 What moto (5.2.5) models, and so what this checks: a self-managed stack set instance is a real
 stack in the target account and region (with tests/moto_gaps.py naming it as AWS does), so its
 functions exist there, with the code read from the administrator account's artifact bucket of
-that region. Multi-account in moto: the CLI's access key belongs to moto's default account
-123456789012 (the administrator; `MOTO_ACCOUNT_ID` would change it), and a target account is
-reached with STS AssumeRole credentials, which moto ties to the role ARN's account. Gaps:
+that region. Multi-account in moto: a request's account is `MOTO_ACCOUNT_ID` (unset here: it
+would override every request), else an `x-moto-account-id` header, else the account whose IAM
+holds the access key, else 123456789012; so the CLI's made-up key is the administrator account
+123456789012, and a target account is reached with STS AssumeRole credentials, which moto files
+under the role ARN's account. Gaps (docs/org.md):
 moto's StackSets never assume the administration or execution role (the instances are made
 directly in the target account's backend, so a missing role cannot fail an instance here:
 tests/test_stackset.py has the Stubber test for a failed instance); every operation has

@@ -186,6 +186,23 @@ def test_stack_set_create_update_noop_delete_across_two_accounts_and_regions() -
     assert run.apply(template("v2"), {}, ["CAPABILITY_IAM"]) == "no changes"
     assert len(run.started) == 2  # the rerun started no operation
     assert "no operation started" in said[-1]
+    # A new account and a new template at once: the update goes to the instances there are
+    # (naming the new account would be StackInstanceNotFound), then the new account's are made.
+    grown = load({**SELF_MANAGED, "accounts": [*ACCOUNTS, "333333333333"]}).targets
+    run.targets = grown
+    assert run.plan(template("v3"), {}).stale == frozenset()
+    assert run.apply(template("v3"), {}, ["CAPABILITY_IAM"]) == "updated"
+    assert len(run.started) == 4
+    instances = {
+        (i["Account"], i["Region"])
+        for i in cfn.list_stack_instances(StackSetName="acme-ops")["Summaries"]
+    }
+    assert instances == {(a, r) for a in (*ACCOUNTS, "333333333333") for r in REGIONS}
+    # Dropping it again: its instances are kept and planned as stale, no operation started.
+    run.targets = targets
+    stale = run.plan(template("v3"), {}).stale
+    assert stale == {("333333333333", r) for r in REGIONS}
+    assert run.apply(template("v3"), {}, ["CAPABILITY_IAM"]) == "no changes"
     assert run.destroy() == "deleted"
     assert run.destroy() == "nothing to delete"
     assert any("eu-west-1: " in line and "succeeded" in line for line in said)

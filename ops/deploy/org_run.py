@@ -71,7 +71,14 @@ class OrgDeploy:
         )
         if self.sleep is not None:
             operation.sleep = self.sleep
-        return StackSetRun(cfn, request.name, request.targets, account, operation)
+        return StackSetRun(
+            cfn,
+            request.name,
+            request.targets,
+            account,
+            operation,
+            partition=partition_of(self.region),
+        )
 
     def apply(self) -> str:
         """ "created", "updated" or "no changes"; a failed or timed-out operation raises."""

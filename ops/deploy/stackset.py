@@ -250,6 +250,7 @@ class StackSetRun:
     admin_account: str
     operation: Operation
     operation_id: Callable[[], str] = new_operation_id
+    partition: str = "aws"
     started: list[str] = field(default_factory=list)  # operation ids, in order
 
     def plan(self, body: str, parameters: Mapping[str, str]) -> StackSetPlan:
@@ -290,15 +291,13 @@ class StackSetRun:
             self.cfn.create_stack_set(
                 **common,
                 Capabilities=list(capabilities),
-                **permissions(self.targets, self.admin_account),
+                **permissions(self.targets, self.admin_account, self.partition),
             )
         if plan.update:
-            result = self._run(
-                self.cfn.update_stack_set,
-                **common,
-                Capabilities=list(capabilities),
-                **deployment(self.targets),
-            )
+            # No Accounts, DeploymentTargets or Regions: StackSets then updates every instance
+            # the set has; naming targets without an instance yet (an account just added) is
+            # StackInstanceNotFoundException. The new ones are created next, from the new body.
+            result = self._run(self.cfn.update_stack_set, **common, Capabilities=list(capabilities))
             if result != "SUCCEEDED":
                 return result
         if plan.add_instances:
