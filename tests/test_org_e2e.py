@@ -79,6 +79,12 @@ def test_render_once_deploy_to_two_accounts_and_two_regions_then_noop_update_sta
     moto_endpoint: str, tmp_path: Path, calls: Counter[str]
 ) -> None:
     path = str(org_config(tmp_path / "ops.toml"))
+    planned = ops(moto_endpoint, "plan", "--org", "--config", path, "--json")
+    assert planned.exit_code == 0, planned.stderr
+    assert "Create stack set acme-ops; add the instances missing in 2 accounts" in planned.stderr
+    steps = json.loads(planned.stdout)
+    assert (steps["create"], steps["update"], steps["add_instances"]) == (True, False, True)
+    assert not [op for op in calls if not op.startswith(READS)]  # a plan writes nothing
     first = ops(moto_endpoint, "apply", "--org", "--config", path, "--yes", "--json")
     assert first.exit_code == 0, first.stderr
     assert "eu-west-1: 2 succeeded, 0 running, 0 failed" in first.stderr
@@ -122,6 +128,8 @@ def test_render_once_deploy_to_two_accounts_and_two_regions_then_noop_update_sta
     assert sorted(calls) == ["DescribeStackSet", "GetCallerIdentity", "ListStackInstances"]
     started = operations(moto_endpoint)
     assert len(started) == 1
+    unchanged = ops(moto_endpoint, "plan", "--org", "--config", path)
+    assert "stack set acme-ops: no changes (no operation would start)" in unchanged.stderr
 
     calls.clear()
     org_config(Path(path), older_than="2h")

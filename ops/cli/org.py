@@ -1,4 +1,4 @@
-"""`--org` of `ops apply`, `ops status` and `ops destroy`: the stack set of `[targets]`
+"""`--org` of `ops apply`, `ops plan`, `ops status` and `ops destroy`: the stack set of `[targets]`
 (ops.deploy.org_run does the work; this module only wires and prints)."""
 
 from __future__ import annotations
@@ -27,6 +27,13 @@ def apply_org(ops: OpsContext, yes: bool, timeout: int, as_json: bool) -> None:
     confirm = confirmer(yes, "apply --org")
     deploy = org_deploy(ops.config(), ops.aws, timeout, confirm)
     deploy.apply()
+    if as_json:
+        click.echo(json.dumps(deploy.report, sort_keys=True))
+
+
+def plan_org(ops: OpsContext, as_json: bool) -> None:
+    deploy = org_deploy(ops.config(), ops.aws)
+    deploy.show_plan()
     if as_json:
         click.echo(json.dumps(deploy.report, sort_keys=True))
 

@@ -15,6 +15,7 @@ from ops.cli.context import (
     timeout_option,
 )
 from ops.cli.lifecycle import lifecycle_rules
+from ops.cli.org import plan_org, refuse_with_org
 from ops.cli.wiring import deployer, json_option, run_regions
 from ops.deploy.plan import apply_order, destroy_order, load_parameters
 from ops.deploy.request import StackRequest
@@ -28,15 +29,26 @@ from ops.errors import UsageError
 @timeout_option
 @parameters_option
 @click.option("--destroy", is_flag=True, help="Show what ops destroy would do instead.")
+@click.option("--org", is_flag=True, help="What ops apply --org would do to the stack set.")
 @json_option
 @pass_ops
 def command(
-    ops: OpsContext, timeout: int, parameters_file: str | None, destroy: bool, as_json: bool
+    ops: OpsContext,
+    timeout: int,
+    parameters_file: str | None,
+    destroy: bool,
+    org: bool,
+    as_json: bool,
 ) -> None:
     """Show what ops apply would change (add / modify / remove, replacements flagged).
 
-    It is the list of steps apply (or destroy) performs, in the same region order.
+    It is the list of steps apply (or destroy) performs, in the same region order. With
+    --org: the stack set steps of ops apply --org (create, update, add instances, or none).
     """
+    if org:
+        refuse_with_org(parameters=parameters_file, destroy=destroy)
+        plan_org(ops, as_json)
+        return
     config = ops.config()
     requested = ops.aws.resolved_regions()
     if destroy:

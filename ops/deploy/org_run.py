@@ -1,4 +1,5 @@
-"""`ops apply/status/destroy --org`: the stack set of `[targets]`, from one administrator region.
+"""`ops apply/plan/status/destroy --org`: the stack set of `[targets]`, from one administrator
+region.
 
 `OrgDeploy.apply` renders once, plans (reads only: DescribeStackSet, ListStackInstances), and
 when the plan is nothing, stops there: no bucket, no upload, no operation. Otherwise it asks,
@@ -80,25 +81,47 @@ class OrgDeploy:
             partition=partition_of(self.region),
         )
 
-    def apply(self) -> str:
-        """ "created", "updated" or "no changes"; a failed or timed-out operation raises."""
+    def plan(self) -> tuple[StackSetRequest, StackSetRun, StackSetPlan]:
+        """Render once and read what there is (GetCallerIdentity, DescribeStackSet,
+        ListStackInstances): the plan `apply` executes and `ops plan --org` shows."""
         request = StackSetRequest.from_config(self.config)  # config errors before any call
         self._warn(request)
-        account = account_id(self.client("sts", self.region))
-        run = self.run(request, account)
-        parameters = request.parameters(account)
-        plan = run.plan(request.body, parameters)
+        run = self.run(request, account_id(self.client("sts", self.region)))
+        plan = run.plan(request.body, request.parameters(run.admin_account))
         for stale_account, stale_region in sorted(plan.stale):
             self.console.line(
                 f"warning: instance {stale_account} {stale_region} is no longer in [targets]: "
                 "kept (ops destroy --org removes every instance)"
             )
-        self.report = {"stack_set": request.name, "region": self.region, "uploaded": {}}
+        self.report = {
+            "stack_set": request.name,
+            "region": self.region,
+            "create": plan.create,
+            "update": plan.update,
+            "add_instances": plan.add_instances,
+            "stale": [list(pair) for pair in sorted(plan.stale)],
+        }
+        return request, run, plan
+
+    def show_plan(self) -> StackSetPlan:
+        """`ops plan --org`: what `apply` would do, said on stderr; changes nothing."""
+        request, _run, plan = self.plan()
+        if plan.nothing:
+            self.console.line(f"stack set {request.name}: no changes (no operation would start)")
+        else:
+            self.console.line(describe_plan(request.name, plan, request.targets).rstrip("?"))
+        return plan
+
+    def apply(self) -> str:
+        """ "created", "updated" or "no changes"; a failed or timed-out operation raises."""
+        request, run, plan = self.plan()
+        parameters = request.parameters(run.admin_account)
+        self.report["uploaded"] = {}
         if plan.nothing:
             return self._finish(run, run.execute(plan, request.body, parameters, []))
         if not self.confirm(describe_plan(request.name, plan, request.targets)):
             raise OpsError(f"stack set {request.name}: not applied (declined)")
-        artifacts = self.artifacts(request, account)
+        artifacts = self.artifacts(request, run.admin_account)
         self.report["uploaded"] = artifacts.prepare(request.code_keys)
         url = None
         if not request.inline:
