@@ -5,10 +5,12 @@ them) or from an assumption that says it is one.
 
 Published rules used (AWS CloudFormation User Guide and API Reference):
 - StackSetOperationPreferences (API_StackSetOperationPreferences.html): MaxConcurrentPercentage
-  rounds down, to 1 at least; under ConcurrencyMode STRICT_FAILURE_TOLERANCE, the default, the
-  initial concurrency is the lower of MaxConcurrent and FailureToleranceCount + 1, so a failure
-  tolerance of 0 deploys ONE account at a time per region whatever MaxConcurrentPercentage says;
-  FailureTolerancePercentage rounds down; SOFT_FAILURE_TOLERANCE runs at MaxConcurrent.
+  rounds down, to 1 at least; under ConcurrencyMode STRICT_FAILURE_TOLERANCE, StackSets'
+  default, the initial concurrency is the lower of MaxConcurrent and FailureToleranceCount + 1,
+  so a failure tolerance of 0 deploys ONE account at a time per region whatever
+  MaxConcurrentPercentage says; FailureTolerancePercentage rounds down;
+  SOFT_FAILURE_TOLERANCE (what ops sends unless concurrency_mode = "strict") runs at
+  MaxConcurrent.
 - StackSets concepts, "Stack set operation options" (stacksets-concepts.html#stackset-ops-options):
   sequential regions one after the other in RegionOrder, parallel all at once; "the maximum speed
   of deployment is 100 concurrent stack instances per stack set" (taken here to span the regions
@@ -60,7 +62,7 @@ class Preferences:
     max_concurrent_percent: int
     failure_tolerance_percent: int
     parallel_regions: bool
-    strict: bool = True  # ConcurrencyMode; ops sends none, so StackSets' default, STRICT
+    strict: bool = False  # ConcurrencyMode: ops sends SOFT unless concurrency_mode = "strict"
 
     def concurrency(self, accounts: int, regions: int) -> int:
         """Accounts deployed at once in one region."""
@@ -122,7 +124,8 @@ def stack_sets(
 
 
 PREFERENCES = (
-    Preferences("ops defaults (25% at once, 0% tolerance, sequential)", 25, 0, False),
+    Preferences("ops defaults (25% at once, 0% tolerance, soft, sequential)", 25, 0, False),
+    Preferences("strict, 25% at once, 0% tolerance, sequential", 25, 0, False, strict=True),
     Preferences("25% at once, 25% tolerance, sequential", 25, 25, False),
     Preferences("100% at once, 100% tolerance, parallel", 100, 100, True),
 )

@@ -67,11 +67,12 @@ READS = ("Describe", "Get", "List", "Head", "Validate")
 NOT_WRITES = {"sts:AssumeRole"}  # credentials for the next run: it changes nothing
 ADMIN_ARGS = {"aws_access_key_id": "bench", "aws_secret_access_key": "bench"}
 MECHANISM = (
-    "StackSets' default ConcurrencyMode (STRICT_FAILURE_TOLERANCE) holds the concurrency at "
-    "failure tolerance + 1: with ops' default failure_tolerance_percent = 0 that is one account "
-    "at a time per region, whatever max_concurrent_percent says, so the stack set rolls out no "
-    "faster than the sequential applies. A failure tolerance (or SOFT_FAILURE_TOLERANCE) and "
-    "parallel regions are what make it fast, up to the 100 instances at once a stack set runs. "
+    "StackSets' own default ConcurrencyMode (STRICT_FAILURE_TOLERANCE) holds the concurrency at "
+    "failure tolerance + 1: with failure_tolerance_percent = 0 that is one account at a time per "
+    "region, whatever max_concurrent_percent says, no faster than the sequential applies; so ops "
+    'sends SOFT_FAILURE_TOLERANCE unless [targets] says concurrency_mode = "strict". The '
+    "concurrent share and parallel regions are what make it fast, up to the 100 instances at "
+    "once a stack set runs. "
     "The client's calls grow with the wait: the progress line lists every instance's result on "
     "every poll. Busiest calls/s: the steady rate in the one account-region that gets the most "
     "(each ops apply its own; all of StackSets' polls in the administrator account), to hold "

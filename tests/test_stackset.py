@@ -78,11 +78,20 @@ def problems(targets: dict[str, Any]) -> list[str]:
             "targets.execution_role: only for self-managed",
         ),
         ({**SELF_MANAGED, "region_concurrency": "random"}, "targets.region_concurrency: expected"),
+        ({**SELF_MANAGED, "concurrency_mode": "fast"}, "targets.concurrency_mode: expected"),
     ],
 )
 def test_bad_targets_are_config_errors_naming_the_key(targets, expected) -> None:
     found = problems(targets)
     assert any(p.startswith(expected) for p in found), found
+
+
+def test_strict_concurrency_mode_is_sent_as_stacksets_names_it() -> None:
+    """STRICT lowers the concurrency to failure tolerance + 1 (with tolerance 0: one account at
+    a time per region), which is why ops defaults to soft; a user who wants it says so."""
+    targets = load({**SELF_MANAGED, "concurrency_mode": "strict"}).targets
+    assert operation_preferences(targets)["ConcurrencyMode"] == "STRICT_FAILURE_TOLERANCE"
+    assert load(SELF_MANAGED).targets.concurrency_mode == "soft"
 
 
 def test_preferences_and_targets_come_from_the_config() -> None:
@@ -100,6 +109,7 @@ def test_preferences_and_targets_come_from_the_config() -> None:
         "RegionOrder": list(REGIONS),
         "MaxConcurrentPercentage": 50,
         "FailureTolerancePercentage": 10,
+        "ConcurrencyMode": "SOFT_FAILURE_TOLERANCE",
     }
     assert deployment(targets) == {"Accounts": list(ACCOUNTS), "Regions": list(REGIONS)}
     assert permissions(targets, "999999999999") == {

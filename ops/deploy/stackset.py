@@ -33,6 +33,7 @@ def operation_preferences(targets: Targets) -> dict[str, Any]:
         "RegionOrder": list(targets.region_order),
         "MaxConcurrentPercentage": targets.max_concurrent_percent,
         "FailureTolerancePercentage": targets.failure_tolerance_percent,
+        "ConcurrencyMode": f"{targets.concurrency_mode.upper()}_FAILURE_TOLERANCE",
     }
 
 

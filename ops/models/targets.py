@@ -90,6 +90,11 @@ class Targets:
     region_concurrency: Literal["sequential", "parallel"] = setting(
         "sequential", doc="regions one after another (in region_order) or all at once"
     )
+    concurrency_mode: Literal["soft", "strict"] = setting(
+        "soft",
+        doc="soft: max_concurrent_percent at once, whatever the failures; strict: StackSets "
+        "lowers the concurrency so failures never exceed failure_tolerance_percent + 1 account",
+    )
 
     @property
     def service_managed(self) -> bool:
