@@ -119,3 +119,44 @@ def test_an_operation_that_did_not_succeed_is_an_error_with_its_exit_code(
     with pytest.raises(error) as info:
         run._finish(stack_set, outcome)
     assert info.value.exit_code == code and text in info.value.message
+
+
+@mock_aws
+def test_a_template_over_the_inline_limit_goes_by_template_url_and_reruns_as_a_no_op() -> None:
+    jobs = [
+        {
+            "name": f"job-{i}",
+            "target": "s3",
+            "schedule": "rate(1 hour)",
+            "bucket": f"acme-{i}",
+            "prefix": "tmp/",
+            "older_than": "1h",
+        }
+        for i in range(15)
+    ]
+    data = {
+        "stack": {"name": "big"},
+        "purge": jobs,
+        "targets": {"accounts": ["111111111111"], "region_order": ["eu-west-1"]},
+    }
+    made = parse_config(data, ROOT / "ops.toml")
+    sent: list[dict[str, Any]] = []
+    boto3.setup_default_session()
+    assert boto3.DEFAULT_SESSION is not None
+    boto3.DEFAULT_SESSION.events.register(
+        "provide-client-params.cloudformation.CreateStackSet",
+        lambda params, **_: sent.append(dict(params)),
+    )
+    run = OrgDeploy(
+        made,
+        "eu-west-1",
+        lambda service, region: boto3.client(service, region_name=region),
+        Console(io.StringIO()),
+        sleep=lambda _s: None,
+    )
+    assert run.apply() == "created"
+    [params] = sent
+    assert "TemplateBody" not in params
+    bucket = f"ops-artifacts-{ADMIN}-eu-west-1"
+    assert params["TemplateURL"].startswith(f"https://{bucket}.s3.eu-west-1.amazonaws.com/")
+    assert run.apply() == "no changes"  # compared with the body StackSets read from the URL

@@ -213,7 +213,19 @@ def test_stack_set_create_update_noop_delete_across_two_accounts_and_regions() -
     stale = run.plan(template("v3"), {}).stale
     assert stale == {("333333333333", r) for r in REGIONS}
     assert run.apply(template("v3"), {}, ["CAPABILITY_IAM"]) == "no changes"
+    # Destroy removes every instance the set has, even in a region the config dropped; the
+    # config's region order comes first.
+    asked: list[dict[str, Any]] = []
+    cfn.meta.events.register(
+        "provide-client-params.cloudformation.DeleteStackInstances",
+        lambda params, **_: asked.append(dict(params)),
+    )
+    run.targets = load({**SELF_MANAGED, "region_order": ["us-east-1"]}).targets
     assert run.destroy() == "deleted"
+    [params] = asked
+    assert params["Accounts"] == [*ACCOUNTS, "333333333333"]
+    assert params["Regions"] == ["eu-west-1", "us-east-1"]
+    assert params["OperationPreferences"]["RegionOrder"] == ["us-east-1", "eu-west-1"]
     assert run.destroy() == "nothing to delete"
     assert any("eu-west-1: " in line and "succeeded" in line for line in said)
 

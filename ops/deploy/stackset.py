@@ -340,11 +340,11 @@ class StackSetRun:
         return {(a, r) for a in self.targets.accounts for r in self.targets.region_order}
 
     def _run(self, call: Callable[..., Any], **kwargs: Any) -> str:
-        answer = call(
-            **kwargs,
-            OperationId=self.operation_id(),
-            OperationPreferences=operation_preferences(self.targets),
-        )
+        preferences = operation_preferences(self.targets)
+        if "Regions" in kwargs:  # the config's order, over the regions this operation has
+            order = [r for r in self.targets.region_order if r in kwargs["Regions"]]
+            preferences["RegionOrder"] = order + sorted(set(kwargs["Regions"]) - set(order))
+        answer = call(**kwargs, OperationId=self.operation_id(), OperationPreferences=preferences)
         # The id the operation runs under, as StackSets answers it (moto makes its own).
         operation_id = str(answer["OperationId"])
         self.started.append(operation_id)
