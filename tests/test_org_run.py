@@ -38,6 +38,19 @@ def config(targets: dict[str, Any]) -> Any:
     return parse_config(data, ROOT / "ops.toml")
 
 
+def requests_of(operation: str) -> list[dict[str, Any]]:
+    """The parameters of every CloudFormation `operation` call from clients made after this
+    (on a fresh default session, which the test's clients come from)."""
+    sent: list[dict[str, Any]] = []
+    boto3.setup_default_session()
+    assert boto3.DEFAULT_SESSION is not None
+    boto3.DEFAULT_SESSION.events.register(
+        f"provide-client-params.cloudformation.{operation}",
+        lambda params, **_: sent.append(dict(params)),
+    )
+    return sent
+
+
 def deploy(targets: dict[str, Any], **kwargs: Any) -> tuple[OrgDeploy, io.StringIO]:
     out = io.StringIO()
     made = OrgDeploy(
@@ -75,13 +88,7 @@ def test_service_managed_stack_set_over_an_ou_reads_code_granted_to_the_organiza
     # Gap: moto's DeleteStackInstances reads only Accounts, which a service-managed stack set
     # may not name (AWS takes DeploymentTargets), so it removes nothing and moto then refuses
     # DeleteStackSet; what ops asks is the OU's instances in the regions they are in.
-    asked: list[dict[str, Any]] = []
-    boto3.setup_default_session()
-    assert boto3.DEFAULT_SESSION is not None
-    boto3.DEFAULT_SESSION.events.register(
-        "provide-client-params.cloudformation.DeleteStackInstances",
-        lambda params, **_: asked.append(dict(params)),
-    )
+    asked = requests_of("DeleteStackInstances")
     with pytest.raises(ClientError, match="StackSetNotEmptyException"):
         run.destroy()
     [params] = asked
@@ -140,13 +147,7 @@ def test_a_template_over_the_inline_limit_goes_by_template_url_and_reruns_as_a_n
         "targets": {"accounts": ["111111111111"], "region_order": ["eu-west-1"]},
     }
     made = parse_config(data, ROOT / "ops.toml")
-    sent: list[dict[str, Any]] = []
-    boto3.setup_default_session()
-    assert boto3.DEFAULT_SESSION is not None
-    boto3.DEFAULT_SESSION.events.register(
-        "provide-client-params.cloudformation.CreateStackSet",
-        lambda params, **_: sent.append(dict(params)),
-    )
+    sent = requests_of("CreateStackSet")
     run = OrgDeploy(
         made,
         "eu-west-1",
