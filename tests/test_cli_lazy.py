@@ -58,9 +58,10 @@ def test_a_commands_help_loads_that_command_alone_and_no_aws_sdk() -> None:
     assert not [m for m in loaded if m.startswith(("botocore", "boto3"))]
 
 
-# A purge job's run, in a fresh interpreter, against moto in-process (which imports neither
-# troposphere nor awacs itself): the bucket is made with a botocore client, so s3transfer can
-# only come from the function's own client being boto3's.
+# A purge job's run, in a fresh interpreter, against moto in-process. moto imports boto3 (and
+# boto3 1.44+ imports s3transfer on import), so what counts is what the run itself loads: the
+# modules new after the bucket is made (with a botocore client). boto3's S3 client would load
+# boto3.s3.inject; a rendered template, troposphere and awacs.
 INVOKE_PROBE = """
 import json, sys
 import botocore.session
@@ -71,16 +72,17 @@ region, args = sys.argv[1], sys.argv[2:]
 with mock_aws():
     s3 = botocore.session.get_session().create_client("s3", region_name=region)
     s3.create_bucket(Bucket="acme-media", CreateBucketConfiguration={"LocationConstraint": region})
+    before = set(sys.modules)
     result = CliRunner().invoke(cli, args)
 heavy = ("troposphere", "awacs", "cfn_flip", "templates", "ops.render", "ops.push", "s3transfer")
-loaded = sorted(m for m in sys.modules if m.startswith(heavy))
+loaded = sorted(m for m in set(sys.modules) - before if m.startswith((*heavy, "boto3")))
 print(json.dumps({"exit": result.exit_code, "out": result.stdout, "loaded": loaded}))
 """
 
 
 def test_invoking_a_purge_job_renders_nothing_and_imports_no_troposphere_or_awacs() -> None:
     """Its settings come from the model (`templates.jobs`), not from a rendered template, and
-    the function's client is botocore's: boto3's would import s3transfer."""
+    the function's client is botocore's: boto3's would load boto3.s3.inject."""
     args = ["invoke", "tmp-images", "--config", str(ROOT / "ops.toml"), "--region", REGION]
     done = subprocess.run(
         [sys.executable, "-c", INVOKE_PROBE, REGION, *args],
