@@ -11,6 +11,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from functions.purge.handler import settings_of
 from functions.purge.report import PurgeReport
 from functions.runtime.budget import TimeBudget
 
@@ -94,7 +95,7 @@ def run_target(
 ) -> PurgeReport:
     """A target's `run` at NOW: ten minutes, no cursor and a fresh fake clock unless given."""
     return run(
-        {**job, **(overrides or {})},
+        settings_of({**job, **(overrides or {})}),
         now=NOW,
         budget=TimeBudget.seconds(600) if budget is None else budget,
         event=event or {},

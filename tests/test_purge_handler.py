@@ -14,7 +14,7 @@ import pytest
 from moto import mock_aws
 
 from functions.purge.continuation import KEY, fingerprint
-from functions.purge.handler import PurgeFailed, run_job
+from functions.purge.handler import PurgeFailed, run_job, settings_of
 from ops.config import parse_config
 from ops.render import render
 from tests.configs import one_job
@@ -68,7 +68,9 @@ def test_hand_offs_resume_where_they_stopped_nothing_twice_nothing_skipped(bucke
     lam, results = Invocations(), []
     event: dict[str, Any] | None = {"source": "aws.events", "detail-type": "Scheduled Event"}
     while event is not None:
-        results.append(run_job(job, event, Context(checks=2), now=T0, lambda_client=lam))
+        results.append(
+            run_job(settings_of(job), event, Context(checks=2), now=T0, lambda_client=lam)
+        )
         event = lam.events[len(results) - 1] if len(lam.events) == len(results) else None
     assert [r["hop"] for r in results] == [0, 1, 2]
     assert [r["status"] for r in results] == ["stopped-early", "stopped-early", "finished"]
@@ -76,7 +78,7 @@ def test_hand_offs_resume_where_they_stopped_nothing_twice_nothing_skipped(bucke
     assert keys_left(bucket) == sorted(f"tmp/{i:04d}-new" for i in range(0, 2500, 100))
     assert lam.events[0]["cursor"] == results[0]["cursor"]
     cutoff = (T0 - HOUR).isoformat()
-    settings = fingerprint(job)
+    settings = fingerprint(settings_of(job))
     assert lam.events[1][KEY] == {
         "job": "tmp-images",
         "hop": 2,
@@ -91,7 +93,7 @@ def test_max_hops_leaves_the_rest_to_the_next_schedule(bucket) -> None:
     job = {**JOB, "on_timeout": "continue", "max_hops": 3}
     event = continuation(job, cursor={"key": "tmp/0000", "deleted": 0}, hop=3)
     lam = Invocations()
-    result = run_job(job, event, Context(checks=2), now=T0, lambda_client=lam)
+    result = run_job(settings_of(job), event, Context(checks=2), now=T0, lambda_client=lam)
     assert lam.events == [] and result["status"] == "stopped-early"
     assert result["reason"].endswith("max_hops=3 reached, the next schedule continues")
 
@@ -99,7 +101,7 @@ def test_max_hops_leaves_the_rest_to_the_next_schedule(bucket) -> None:
 def test_next_schedule_jobs_do_not_invoke_themselves(bucket) -> None:
     put([f"tmp/{i:04d}" for i in range(2500)], age=2 * HOUR)
     lam = Invocations()
-    result = run_job(JOB, {}, Context(checks=2), now=T0, lambda_client=lam)
+    result = run_job(settings_of(JOB), {}, Context(checks=2), now=T0, lambda_client=lam)
     assert lam.events == [] and result["continuation"] is None
     assert result["reason"] == "the time budget ran out; the next schedule continues"
 
@@ -117,14 +119,16 @@ def continuation(
         cursor if isinstance(cursor, str) else json.dumps(cursor or {"key": "tmp/0", "deleted": 0})
     )
     body = {"job": of["name"], "hop": hop, "cutoff": at.isoformat()}
-    body["settings"] = fingerprint(of)
+    body["settings"] = fingerprint(settings_of(of))
     return {"cursor": raw, KEY: {**body, **fields}}
 
 
 def rejected(job: dict[str, Any], event: Any, **kw: Any) -> dict[str, Any]:
     """Run `event` with clients that fail the test on any call; the result must be a refusal."""
     s3, lam = mock.Mock(spec=[]), Invocations()
-    result = run_job(job, event, Context(), now=T0, lambda_client=lam, clients={"s3": s3}, **kw)
+    result = run_job(
+        settings_of(job), event, Context(), now=T0, lambda_client=lam, clients={"s3": s3}, **kw
+    )
     assert result["status"] == "rejected" and (result["examined"], result["deleted"]) == (0, 0)
     assert s3.mock_calls == [] and lam.events == []
     return result
@@ -175,7 +179,7 @@ def test_a_continuation_never_cuts_off_later_than_the_clock(bucket) -> None:
     put(["tmp/fresh"], age=timedelta(seconds=5))
     put(["tmp/old"], age=2 * HOUR)
     event = continuation(cursor={"deleted": 0}, at=datetime(2100, 1, 1, tzinfo=UTC))
-    result = run_job(JOB, event, Context(), now=T0, lambda_client=Invocations())
+    result = run_job(settings_of(JOB), event, Context(), now=T0, lambda_client=Invocations())
     assert (result["status"], result["deleted"]) == ("finished", 1)
     assert keys_left(bucket) == ["tmp/fresh"]
 
@@ -186,7 +190,7 @@ def test_a_continuation_keeps_its_earlier_cutoff_across_hops(bucket) -> None:
     put(["tmp/b"], age=30 * timedelta(minutes=1))
     event = continuation(cursor={"deleted": 0}, at=T0 - 2 * HOUR)
     later = T0 + HOUR  # both are over an hour old by now, but the chain's cutoff is earlier
-    result = run_job(JOB, event, Context(), now=later, lambda_client=Invocations())
+    result = run_job(settings_of(JOB), event, Context(), now=later, lambda_client=Invocations())
     assert result["deleted"] == 0 and keys_left(bucket) == ["tmp/a", "tmp/b"]
 
 
@@ -198,7 +202,7 @@ def test_a_negative_count_cannot_lift_max_deletes(bucket) -> None:
     rejected(job, {"cursor": json.dumps({"deleted": -3})})  # without the continuation block
     assert len(keys_left(bucket)) == 4
     with pytest.raises(PurgeFailed, match="max_deletes=1"):
-        run_job(job, continuation(job, cursor={"deleted": 0}), Context(), now=T0)
+        run_job(settings_of(job), continuation(job, cursor={"deleted": 0}), Context(), now=T0)
     assert len(keys_left(bucket)) == 3
 
 
@@ -255,14 +259,14 @@ def test_events_from_other_sources_are_refused_and_nothing_is_deleted(
 def test_its_own_schedule_starts_it(bucket, event) -> None:
     put(["tmp/a"], age=2 * HOUR)
     put(["tmp/b"], age=timedelta(seconds=5))
-    result = run_job(JOB, event, Context(), now=T0)
+    result = run_job(settings_of(JOB), event, Context(), now=T0)
     assert (result["status"], result["deleted"], keys_left(bucket)) == ("finished", 1, ["tmp/b"])
 
 
 def test_a_capped_run_logs_its_report_then_fails(bucket, capsys) -> None:
     put([f"tmp/{i:04d}" for i in range(30)], age=2 * HOUR)
     with pytest.raises(PurgeFailed, match="capped: stopped before deleting past max_deletes=10"):
-        run_job({**JOB, "max_deletes": 10}, {}, Context(), now=T0)
+        run_job(settings_of({**JOB, "max_deletes": 10}), {}, Context(), now=T0)
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     report = next(line["report"] for line in lines if line.get("message") == "purge report")
     assert (report["deleted"], report["status"]) == (10, "capped")

@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from functions.purge.continuation import KEY
-from functions.purge.handler import PurgeFailed, run_job
+from functions.purge.handler import PurgeFailed, run_job, settings_of
 from tests.purge_helpers import NOW, FakeClock
 
 OLDER_THAN = timedelta(hours=1)
@@ -145,7 +145,12 @@ class World:
         context = Context(self.clock, seconds)
         try:
             result = run_job(
-                self.job, event, context, now=self.wall, lambda_client=self.lam, clients=clients
+                settings_of(self.job),
+                event,
+                context,
+                now=self.wall,
+                lambda_client=self.lam,
+                clients=clients,
             )
         except PurgeFailed:  # capped: reported, then raised
             result = {"status": "capped"}

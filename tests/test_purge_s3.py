@@ -72,7 +72,7 @@ def keys_left(s3: Any) -> list[str]:
 def run(s3: Any, budget: TimeBudget | None = None, event: dict | None = None, **changes: Any):
     job = {**JOB, **changes}
     budget = budget or TimeBudget.seconds(600)
-    return purge.run(job, now=T0, budget=budget, event=event or {}, s3=s3)
+    return purge.run(purge.Settings.from_job(job), now=T0, budget=budget, event=event or {}, s3=s3)
 
 
 def countdown(checks: int) -> TimeBudget:
@@ -179,13 +179,15 @@ def test_a_missing_bucket_fails_the_run_with_the_reason(s3) -> None:
 def test_bad_job_settings_are_refused_before_any_call() -> None:
     client = mock.Mock(spec=["get_bucket_versioning", "get_paginator", "delete_objects"])
     with pytest.raises(ValueError, match="older_than"):
-        purge.run(
-            {**JOB, "older_than": "1h"}, now=T0, budget=TimeBudget.seconds(5), event={}, s3=client
-        )
+        purge.Settings.from_job({**JOB, "older_than": "1h"})
     for cursor in [7, "tmp/0001", '{"key": "tmp/0001", "deleted": -5}', '{"key": 3}']:
         with pytest.raises(ValueError, match="malformed purge cursor"):
             purge.run(
-                JOB, now=T0, budget=TimeBudget.seconds(5), event={"cursor": cursor}, s3=client
+                purge.Settings.from_job(JOB),
+                now=T0,
+                budget=TimeBudget.seconds(5),
+                event={"cursor": cursor},
+                s3=client,
             )
     assert client.mock_calls == []
 

@@ -161,7 +161,9 @@ def test_split_runs_delete_exactly_the_old_keys_within_the_cap_and_resume(ages, 
     store = PagedS3({k: T0 - timedelta(seconds=a) for k, a in ages.items()}, page=4)
     doomed = {k for k, age in ages.items() if age > 3600}
     job = {**JOB, "prefix": "", "older_than": 3600, "max_deletes": cap}
-    first = purge.run(job, now=T0, budget=TimeBudget.seconds(60), event={}, s3=store)
+    first = purge.run(
+        purge.Settings.from_job(job), now=T0, budget=TimeBudget.seconds(60), event={}, s3=store
+    )
     allowed = len(doomed) if cap is None else min(cap, len(doomed))
     assert first.deleted == allowed and set(ages) - set(store.objects) <= doomed
     assert first.status == ("capped" if allowed < len(doomed) else "finished")
@@ -173,7 +175,11 @@ def test_split_runs_delete_exactly_the_old_keys_within_the_cap_and_resume(ages, 
         assert all(k.encode() > resume.encode() for k in left)
         rest = {**job, "max_deletes": None}
         second = purge.run(
-            rest, now=T0, budget=TimeBudget.seconds(60), event={"cursor": first.cursor}, s3=store
+            purge.Settings.from_job(rest),
+            now=T0,
+            budget=TimeBudget.seconds(60),
+            event={"cursor": first.cursor},
+            s3=store,
         )
         assert second.status == "finished"
         assert set(ages) - set(store.objects) == doomed
@@ -188,7 +194,9 @@ def test_on_moto_a_split_run_deletes_every_old_object_once(s3: Any) -> None:
         mock.patch.object(s3_prefetch, "STARVED_SECONDS", -1.0),
         mock.patch.object(s3_prefetch, "PROBE_SHARE", float("inf")),
     ):
-        report = purge.run(JOB, now=T0, budget=TimeBudget.seconds(120), event={}, s3=s3)
+        report = purge.run(
+            purge.Settings.from_job(JOB), now=T0, budget=TimeBudget.seconds(120), event={}, s3=s3
+        )
     assert (report.status, report.deleted, report.examined) == ("finished", 3500, 3501)
     assert keys_left(s3) == ["tmp/young.jpg"]
     assert report.api_calls["ListObjectsV2"] > 4  # pages of 1,000, plus the probes and ranges

@@ -15,6 +15,7 @@ whole numbers. A continuation that fails any check is rejected before any AWS ca
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from collections.abc import Mapping
@@ -23,6 +24,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from functions.purge.report import PurgeReport, Rejected
+from functions.purge.settings import PurgeSettings
 
 KEY = "ops_continuation"
 FIELDS = frozenset({"job", "hop", "cutoff", "settings"})
@@ -45,7 +47,7 @@ class Continuation:
 
     @classmethod
     def from_event(
-        cls, event: Mapping[str, Any], job: Mapping[str, Any], clock: datetime
+        cls, event: Mapping[str, Any], job: PurgeSettings, clock: datetime
     ) -> Continuation | None:
         """The continuation an event carries, None for any other event (a schedule's).
 
@@ -67,8 +69,8 @@ class Continuation:
         )
 
     @classmethod
-    def first(cls, job: Mapping[str, Any], cursor: str, cutoff: datetime) -> Continuation:
-        return cls(str(job.get("name")), cursor, 1, cutoff, fingerprint(job))
+    def first(cls, job: PurgeSettings, cursor: str, cutoff: datetime) -> Continuation:
+        return cls(job.name, cursor, 1, cutoff, fingerprint(job))
 
     def next(self, cursor: str) -> Continuation:
         return Continuation(self.job, cursor, self.hop + 1, self.cutoff, self.settings)
@@ -83,18 +85,19 @@ class Continuation:
         return json.dumps({"cursor": self.cursor, KEY: body}, sort_keys=True).encode()
 
 
-def fingerprint(job: Mapping[str, Any]) -> str:
+def fingerprint(job: PurgeSettings) -> str:
     """A digest of every setting of the job: a continuation written under other settings (a
-    deploy between hops, another job's event) does not carry its cutoff or counts over."""
-    text = json.dumps(job, sort_keys=True, separators=(",", ":"), default=str)
+    deploy between hops, another job's event) does not carry its cutoff or counts over.
+
+    Taken over the view's fields, which are every key `ops` renders for the target (checked by
+    tests/test_job_views.py), so it is the digest of the rendered `$OPS_JOB` itself."""
+    fields = dataclasses.asdict(job)
+    text = json.dumps(fields, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
-def older_than(job: Mapping[str, Any]) -> timedelta:
-    seconds = job.get("older_than")
-    if not isinstance(seconds, int) or isinstance(seconds, bool) or seconds <= 0:
-        raise ValueError(f"`older_than` must be a positive number of seconds, got {seconds!r}")
-    return timedelta(seconds=seconds)
+def older_than(job: PurgeSettings) -> timedelta:
+    return job.age  # checked positive when the view was read
 
 
 def cursor_of(event: Mapping[str, Any]) -> str | None:
@@ -106,7 +109,7 @@ def cursor_of(event: Mapping[str, Any]) -> str | None:
 
 def hand_on(
     report: PurgeReport,
-    job: Mapping[str, Any],
+    job: PurgeSettings,
     resumed: Continuation | None,
     *,
     function_name: str,
@@ -119,7 +122,7 @@ def hand_on(
     """
     if report.status != "stopped-early" or not report.cursor:
         return
-    if job.get("on_timeout", "next-schedule") != "continue":
+    if job.on_timeout != "continue":
         report.reason += "; the next schedule continues"
         return
     nxt = resumed.next(report.cursor) if resumed else Continuation.first(job, report.cursor, cutoff)
@@ -139,9 +142,9 @@ def hand_on(
     report.reason += f"; handed on to hop {nxt.hop} (status {reply.get('StatusCode')})"
 
 
-def max_hops(job: Mapping[str, Any]) -> int:
-    value = job.get("max_hops", 10)
-    return min(value, MAX_HOPS) if isinstance(value, int) and value > 0 else 10
+def max_hops(job: PurgeSettings) -> int:
+    value = job.max_hops
+    return min(value, MAX_HOPS) if value > 0 else 10
 
 
 def _lambda_client() -> Any:
@@ -162,15 +165,15 @@ def _names(what: str, names: list[str]) -> str:
     return f"{what} {', '.join(names)}" if names else ""
 
 
-def _job(data: Mapping[str, Any], job: Mapping[str, Any]) -> str:
+def _job(data: Mapping[str, Any], job: PurgeSettings) -> str:
     # A continuation meant for another job (a copied event) must not run against this one.
-    name = str(job.get("name"))
+    name = job.name
     if data.get("job") != name:
         raise BadContinuation(f"{KEY} is for job {data.get('job')!r}, this function runs {name!r}")
     return name
 
 
-def _settings(data: Mapping[str, Any], job: Mapping[str, Any]) -> str:
+def _settings(data: Mapping[str, Any], job: PurgeSettings) -> str:
     if data.get("settings") != fingerprint(job):
         raise BadContinuation(
             f"{KEY}.settings do not match this job's: written under other settings "
@@ -187,7 +190,7 @@ def _cursor(value: Any) -> str:
     return value
 
 
-def _hop(value: Any, job: Mapping[str, Any]) -> int:
+def _hop(value: Any, job: PurgeSettings) -> int:
     limit = max_hops(job)
     if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= limit:
         raise BadContinuation(

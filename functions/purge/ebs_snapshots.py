@@ -17,20 +17,19 @@ request buckets are account-wide) and retried on `RequestLimitExceeded`.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
 from functools import partial
 from typing import Any
 
 from functions.purge.pacing import Clock, PacedClient
 from functions.purge.planning import Deletion, TargetRun, parse_time
 from functions.purge.report import PurgeReport
+from functions.purge.settings import PacedSettings
 from functions.runtime.budget import TimeBudget
 
 TARGET = "ebs-snapshots"  # the purge target this module runs (functions.runtime.registry)
-
-TARGET = "ebs-snapshots"
 GONE = frozenset({"InvalidSnapshot.NotFound"})
 AMI_ID = re.compile(r"\bami-[0-9a-f]{8,17}\b")
 
@@ -49,8 +48,18 @@ class Images:
     snapshots: frozenset[str]
 
 
+@dataclass(frozen=True, kw_only=True)
+class EbsSnapshotsSettings(PacedSettings):
+    """An ebs-snapshots job's `$OPS_JOB` (ops/models/purge.py::EbsSnapshotsPurge)."""
+
+    tags: Mapping[str, str] = field(default_factory=dict)  # the model requires some
+
+
+Settings = EbsSnapshotsSettings  # the job's view (functions/purge/handler.py reads it)
+
+
 def run(
-    job: dict[str, Any],
+    job: EbsSnapshotsSettings,
     *,
     now: datetime,
     budget: TimeBudget,
@@ -62,7 +71,7 @@ def run(
     purge = TargetRun.start(job, TARGET, event, cursor_keys=(), clock=clock)
     report = purge.report
     ec2 = purge.paced(ec2_client, "ec2")
-    tags = dict(job.get("tags") or {})
+    tags = dict(job.tags)
     if not tags:  # the model requires tags; refuse rather than select every snapshot
         report.stop("failed", "no selection tags in the job: refusing to purge every snapshot")
         return report
@@ -106,11 +115,11 @@ def plan(
     snapshots: list[dict[str, Any]],
     images: Images,
     tags: dict[str, str],
-    job: dict[str, Any],
+    job: EbsSnapshotsSettings,
     now: datetime,
     report: PurgeReport,
 ) -> list[Snapshot]:
-    cutoff = now - timedelta(seconds=int(job["older_than"]))
+    cutoff = now - job.age
     candidates = []
     for raw in snapshots:
         if not has_tags(raw, tags):

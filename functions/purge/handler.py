@@ -17,6 +17,7 @@ from typing import Any
 from functions.purge import trigger
 from functions.purge.continuation import hand_on, older_than
 from functions.purge.report import PurgeReport, Rejected
+from functions.purge.settings import Kind, PurgeSettings
 from functions.runtime import log, metrics
 from functions.runtime.budget import TimeBudget
 from functions.runtime.registry import kind_module
@@ -28,11 +29,26 @@ class PurgeFailed(Exception):
 
 
 def handler(event: Any, context: Any) -> dict[str, Any]:
-    return run_job(load_job(), {} if event is None else event, context, now=datetime.now(UTC))
+    job = settings_of(load_job())
+    return run_job(job, {} if event is None else event, context, now=datetime.now(UTC))
+
+
+def settings_of(job: Mapping[str, Any]) -> PurgeSettings:
+    """The job's typed view: its target's module's `Settings`, read from `$OPS_JOB`'s keys."""
+    view: PurgeSettings = target_module(Kind.from_job(job).target).Settings.from_job(job)
+    return view
+
+
+def target_module(target: str) -> Any:
+    """The module named after the target: `run(job, *, now, budget, event) -> PurgeReport`."""
+    try:
+        return kind_module("functions.purge", target, "TARGET")
+    except ValueError:
+        raise ValueError(f"unknown purge target {target!r} in $OPS_JOB") from None
 
 
 def run_job(
-    job: Mapping[str, Any],
+    job: PurgeSettings,
     event: Any,
     context: Any,
     *,
@@ -45,13 +61,8 @@ def run_job(
     `now` is the clock; `clients` are passed to the target's `run` (its injected clients).
     An event this job does not run on is reported as "rejected", and nothing else happens.
     """
-    target = job.get("target")
-    try:
-        # The module named after the target: `run(job, *, now, budget, event) -> PurgeReport`.
-        module = kind_module("functions.purge", target, "TARGET")
-    except ValueError:
-        raise ValueError(f"unknown purge target {target!r} in $OPS_JOB") from None
-    name = str(job.get("name"))
+    target, name = job.target, job.name
+    module = target_module(target)
     log.bind(job=name, target=target, request_id=getattr(context, "aws_request_id", None))
     try:
         # Before any client exists: a foreign event or a bad continuation touches nothing.

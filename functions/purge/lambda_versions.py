@@ -26,19 +26,19 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
 from functools import partial
 from typing import Any
 
 from functions.purge.pacing import Clock, PacedClient, error_code
 from functions.purge.planning import Deletion, TargetRun, parse_time
 from functions.purge.report import PurgeReport
+from functions.purge.settings import PacedSettings
 from functions.runtime.budget import TimeBudget
 
 TARGET = "lambda-versions"  # the purge target this module runs (functions.runtime.registry)
-
-TARGET = "lambda-versions"
 # A function deleted between selection and listing (the tagging API lags) is simply skipped.
 GONE = frozenset({"ResourceNotFoundException"})
 # "... unable to delete arn:...:function:NAME:3 because it is a replicated function."
@@ -53,8 +53,20 @@ class Version:
     modified: datetime
 
 
+@dataclass(frozen=True, kw_only=True)
+class LambdaVersionsSettings(PacedSettings):
+    """A lambda-versions job's `$OPS_JOB` (ops/models/purge.py::LambdaVersionsPurge)."""
+
+    function_prefix: str = ""
+    tags: Mapping[str, str] = field(default_factory=dict)
+    keep: int = 3
+
+
+Settings = LambdaVersionsSettings  # the job's view (functions/purge/handler.py reads it)
+
+
 def run(
-    job: dict[str, Any],
+    job: LambdaVersionsSettings,
     *,
     now: datetime,
     budget: TimeBudget,
@@ -74,9 +86,9 @@ def run(
     return purge.report
 
 
-def select(job: dict[str, Any], lam: PacedClient, tagging: PacedClient) -> list[str]:
+def select(job: LambdaVersionsSettings, lam: PacedClient, tagging: PacedClient) -> list[str]:
     """Names of the selected functions, sorted (the order a continued run resumes in)."""
-    prefix, tags = job.get("function_prefix") or "", job.get("tags") or {}
+    prefix, tags = job.function_prefix, job.tags
     names: set[str] = set()
     if tags:
         filters = [{"Key": k, "Values": [v]} for k, v in sorted(tags.items())]
@@ -112,7 +124,7 @@ def mapped_versions(lam: PacedClient) -> dict[str, set[str]]:
 
 
 def plan(
-    job: dict[str, Any],
+    job: LambdaVersionsSettings,
     names: list[str],
     lam: PacedClient,
     mapped: dict[str, set[str]],
@@ -121,8 +133,7 @@ def plan(
     report: PurgeReport,
 ) -> tuple[list[Version], list[str]]:
     """Candidates of as many functions as half the remaining time allows, and the rest."""
-    cutoff = now - timedelta(seconds=int(job["older_than"]))
-    keep = int(job.get("keep", 3))
+    cutoff, keep = now - job.age, job.keep
     stop_at = budget.left() / 2  # the other half is for deleting what was planned
     candidates: list[Version] = []
     for index, name in enumerate(names):

@@ -23,18 +23,17 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from functools import partial
 from typing import Any
 
 from functions.purge.pacing import Clock, PacedClient, error_code
 from functions.purge.planning import Deletion, TargetRun, write_cursor
 from functions.purge.report import PurgeReport
+from functions.purge.settings import PacedSettings
 from functions.runtime.budget import TimeBudget
 
 TARGET = "log-streams"  # the purge target this module runs (functions.runtime.registry)
-
-TARGET = "log-streams"
 CHUNK = 1000  # streams decided together: 20 DescribeLogStreams pages
 GONE = frozenset({"ResourceNotFoundException"})
 MAX_CURSOR_BYTES = 1024  # what a continuation event carries (functions/purge/continuation.py)
@@ -54,8 +53,18 @@ class Sweep:
     stopped: bool = field(default=False)
 
 
+@dataclass(frozen=True, kw_only=True)
+class LogStreamsSettings(PacedSettings):
+    """A log-streams job's `$OPS_JOB` (ops/models/purge.py::LogStreamsPurge)."""
+
+    log_group_prefix: str
+
+
+Settings = LogStreamsSettings  # the job's view (functions/purge/handler.py reads it)
+
+
 def run(
-    job: dict[str, Any],
+    job: LogStreamsSettings,
     *,
     now: datetime,
     budget: TimeBudget,
@@ -69,14 +78,14 @@ def run(
         job, TARGET, event, cursor_keys=("group", "token", "anchor"), clock=clock
     )
     logs = purge.paced(logs_client, "logs")
-    cutoff = now - timedelta(seconds=int(job["older_than"]))
+    cutoff = now - job.age
     own = own_stream or (
         os.environ.get("AWS_LAMBDA_LOG_GROUP_NAME"),
         os.environ.get("AWS_LAMBDA_LOG_STREAM_NAME"),
     )
     sweep = Sweep(purge, logs, budget, int(cutoff.timestamp() * 1000), own, chunk)
     cursor = purge.cursor
-    for group in log_groups(logs, str(job["log_group_prefix"]), cursor.get("group", "")):
+    for group in log_groups(logs, job.log_group_prefix, cursor.get("group", "")):
         resume = cursor if group == cursor.get("group") else {}
         purge_group(sweep, group, resume.get("token"), resume.get("anchor"))
         if sweep.stopped:

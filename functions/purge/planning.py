@@ -24,21 +24,21 @@ from typing import Any, TypeVar
 from functions.purge import pacing
 from functions.purge.pacing import Clock, PacedClient, RealClock, TokenBucket, error_code
 from functions.purge.report import DeleteGuard, PurgeReport, Rejected
+from functions.purge.settings import DEFAULT_RATE, PacedSettings, PurgeSettings
 from functions.runtime.budget import TimeBudget
 
 T = TypeVar("T")
-DEFAULT_RATE = 5.0  # requests/s through an account-wide control plane
 # Never more than two thirds of the ~15 requests/s that Lambda's control plane and
 # DeleteLogStream allow per account and region (and EC2's bucket), shared with everyone else.
 MAX_RATE = 10.0
 
 
-def new_report(job: dict[str, Any], target: str) -> PurgeReport:
-    return PurgeReport(job=str(job.get("name")), target=target, dry_run=bool(job.get("dry_run")))
+def new_report(job: PurgeSettings, target: str) -> PurgeReport:
+    return PurgeReport(job=job.name, target=target, dry_run=job.dry_run)
 
 
-def guard_for(job: dict[str, Any]) -> DeleteGuard:
-    return DeleteGuard(job.get("max_deletes"), job.get("max_delete_percent"))
+def guard_for(job: PurgeSettings) -> DeleteGuard:
+    return job.guard
 
 
 @dataclass
@@ -46,7 +46,7 @@ class TargetRun:
     """One run of a plan-then-delete target: its job, report and hand-off cursor, and the clock
     and request rate its paced clients share."""
 
-    job: dict[str, Any]
+    job: PacedSettings
     report: PurgeReport
     cursor: dict[str, Any]
     clock: Clock = field(default_factory=RealClock)
@@ -54,7 +54,7 @@ class TargetRun:
     @classmethod
     def start(
         cls,
-        job: dict[str, Any],
+        job: PacedSettings,
         target: str,
         event: Mapping[str, Any],
         *,
@@ -67,7 +67,7 @@ class TargetRun:
 
     @property
     def rate(self) -> float:
-        return min(float(self.job.get("max_rate") or DEFAULT_RATE), MAX_RATE)
+        return min(self.job.max_rate or DEFAULT_RATE, MAX_RATE)
 
     def paced(self, client: Any, service: str, *, bucket: bool = True) -> PacedClient:
         """`client` (or the shared one for `service`) counted into the report and retried when

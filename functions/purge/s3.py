@@ -49,6 +49,7 @@ from functions.purge.s3_delete import (
 )
 from functions.purge.s3_listing import (
     S3Job,
+    S3Settings,
     after,
     is_versioned,
     object_decisions,
@@ -59,14 +60,15 @@ from functions.purge.s3_prefetch import MAX_RANGES, Prefetch
 from functions.runtime.budget import TimeBudget
 
 TARGET = "s3"  # the purge target this module runs (functions.runtime.registry)
+Settings = S3Settings  # its job's view
 
-__all__ = ["BATCH_SIZE", "Pacer", "run", "s3_client"]
+__all__ = ["BATCH_SIZE", "Pacer", "S3Settings", "Settings", "run", "s3_client"]
 
 MAX_ATTEMPTS = 10  # botocore attempts per call: SlowDown bursts need more than the default
 
 
 def run(
-    job: Mapping[str, Any],
+    job: S3Settings,
     *,
     now: datetime,
     budget: TimeBudget,

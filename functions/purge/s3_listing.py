@@ -15,13 +15,28 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from functions.purge.report import DeleteGuard
+from functions.purge.settings import PurgeSettings
+from functions.runtime.view import check
 
 PAGE_SIZE = 1000  # the most ListObjectsV2 / ListObjectVersions return per call
 
 
+def _not_empty(value: str) -> str | None:
+    return None if value else "must not be empty"
+
+
+@dataclass(frozen=True, kw_only=True)
+class S3Settings(PurgeSettings):
+    """An s3 purge job's `$OPS_JOB` (ops/models/purge.py::S3Purge)."""
+
+    bucket: str = field(metadata=check(_not_empty))
+    prefix: str = ""
+    exclude: tuple[str, ...] = ()
+
+
 @dataclass(frozen=True)
 class S3Job:
-    """The job's settings from `$OPS_JOB`, checked before anything is listed."""
+    """What one run reads of the job's settings, checked before anything is listed."""
 
     name: str
     bucket: str
@@ -32,20 +47,15 @@ class S3Job:
     guard: DeleteGuard = field(default_factory=DeleteGuard)
 
     @classmethod
-    def from_settings(cls, job: Mapping[str, Any]) -> S3Job:
-        bucket, prefix, older = job.get("bucket"), job.get("prefix", ""), job.get("older_than")
-        if not isinstance(bucket, str) or not bucket or not isinstance(prefix, str):
-            raise ValueError("an s3 purge job needs `bucket` and `prefix` strings")
-        if not isinstance(older, int) or isinstance(older, bool) or older <= 0:
-            raise ValueError(f"`older_than` must be a positive number of seconds, got {older!r}")
+    def from_settings(cls, job: S3Settings) -> S3Job:
         return cls(
-            name=str(job.get("name", "")),
-            bucket=bucket,
-            prefix=prefix,
-            older_than=timedelta(seconds=older),
-            dry_run=bool(job.get("dry_run", False)),
-            exclude=tuple(job.get("exclude") or ()),
-            guard=DeleteGuard(job.get("max_deletes"), job.get("max_delete_percent")),
+            name=job.name,
+            bucket=job.bucket,
+            prefix=job.prefix,
+            older_than=job.age,
+            dry_run=job.dry_run,
+            exclude=job.exclude,
+            guard=job.guard,
         )
 
     def excluded(self, key: str) -> bool:

@@ -17,6 +17,7 @@ from typing import Any
 
 from functions.purge.continuation import KEY, Continuation, older_than
 from functions.purge.report import Rejected
+from functions.purge.settings import PurgeSettings
 from functions.runtime.scheduled import not_a_schedule
 
 
@@ -30,7 +31,7 @@ class Start:
     event: dict[str, Any] = field(default_factory=dict)
 
 
-def start(event: Any, job: Mapping[str, Any], clock: datetime) -> Start:
+def start(event: Any, job: PurgeSettings, clock: datetime) -> Start:
     """The run `event` starts for `job` at `clock`; `Rejected` if it is not this job's to start."""
     if isinstance(event, Mapping) and KEY in event:
         resumed = Continuation.from_event(event, job, clock)

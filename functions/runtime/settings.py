@@ -17,8 +17,8 @@ SECRET_TTL_SECONDS = 300.0
 _secrets: dict[str, tuple[float, str]] = {}
 
 
-class SettingsError(Exception):
-    """The function was deployed or invoked without the settings it needs."""
+class SettingsError(ValueError):
+    """The function was deployed or invoked without the settings it needs (a bad value)."""
 
 
 def job() -> dict[str, Any]:

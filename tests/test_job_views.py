@@ -1,0 +1,181 @@
+"""Every job of every example, rendered from its model into `$OPS_JOB` by the function the
+template builder uses, reads back through its family's typed view (functions/runtime/view.py)
+with every field equal to the model's value; a bad job fails with one `SettingsError` naming
+each wrong key.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import pytest
+
+from functions.purge.handler import settings_of
+from functions.runtime.settings import SettingsError
+from functions.runtime.view import JobView, check, parse, positive
+from ops.config import Config, load_config
+from templates.jobs import ops_job_value, purge_has_function, purge_job
+from tests.conftest import ROOT
+
+EXAMPLES = [ROOT / "ops.toml", *sorted((ROOT / "examples").glob("*.toml"))]
+
+
+def configs() -> Iterator[tuple[Path, Config]]:
+    for path in EXAMPLES:
+        yield path, load_config(path)
+
+
+def as_deployed(job: Mapping[str, Any]) -> dict[str, Any]:
+    """The job as the function reads it: `$OPS_JOB`'s bytes, parsed."""
+    value: dict[str, Any] = json.loads(ops_job_value(job))
+    return value
+
+
+def plain(value: Any) -> Any:
+    """A value as JSON would carry it (tuples as lists), for comparing a view with its job."""
+    return json.loads(json.dumps(value))
+
+
+def assert_view_is_the_job(view: Any, job: Mapping[str, Any]) -> None:
+    """The view holds every key of the rendered job, and each with the job's value."""
+    assert plain(dataclasses.asdict(view)) == plain(job)
+
+
+# Purge --------------------------------------------------------------------------------------------
+
+
+def purge_jobs() -> Iterator[tuple[str, Any]]:
+    for path, config in configs():
+        for section, item in config.items():
+            if section.key == "purge" and purge_has_function(item):
+                yield f"{path.name}:{item.name}", item
+
+
+def test_every_example_purge_job_reads_back_through_its_targets_view() -> None:
+    seen = set()
+    for label, item in purge_jobs():
+        job = as_deployed(purge_job(item))
+        view = settings_of(job)
+        assert type(view).__name__ != "PurgeSettings", label  # the target's own view
+        assert_view_is_the_job(view, job)
+        for name in (f.name for f in dataclasses.fields(view)):
+            wanted = getattr(item, name)
+            if name in ("max_deletes", "max_delete_percent") and wanted == 0:
+                wanted = None  # 0 is "no limit", rendered as null
+            assert getattr(view, name) == wanted, (label, name)
+        seen.add(item.target)
+    assert seen == {"s3", "lambda-versions", "ebs-snapshots", "log-streams"}
+
+
+def test_a_purge_job_with_wrong_keys_names_each_of_them_once() -> None:
+    job = as_deployed(purge_job(next(item for _, item in purge_jobs() if item.target == "s3")))
+    bad = {**job, "max_deletes": "ten", "older_than": 0, "exclude": "tmp/*"}
+    del bad["bucket"]
+    with pytest.raises(SettingsError) as raised:
+        settings_of(bad)
+    message = str(raised.value)
+    assert message.startswith("$OPS_JOB: ") and message.count("$OPS_JOB") == 1
+    assert 'max_deletes must be an integer or null, got "ten"' in message
+    assert "older_than must be greater than 0, got 0" in message
+    assert 'exclude must be a list of strings, got "tmp/*"' in message
+    assert "bucket is missing (expected a string)" in message
+
+
+def test_an_unknown_purge_target_is_refused_by_name() -> None:
+    with pytest.raises(ValueError, match="unknown purge target 'tape'"):
+        settings_of({"target": "tape", "name": "x", "older_than": 60})
+
+
+# The helper itself --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class Sample(JobView):
+    name: str
+    count: int = field(default=1, metadata=check(positive))
+    rate: float = 2.0
+    on: bool = False
+    tags: Mapping[str, str] = field(default_factory=dict)
+    names: tuple[str, ...] = ()
+    mode: Literal["a", "b"] = "a"
+    limit: int | None = None
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+
+def test_the_helper_reads_each_type_and_leaves_unknown_keys_alone() -> None:
+    view = Sample.from_job(
+        {
+            "name": "n",
+            "count": 3,
+            "rate": 4,
+            "on": True,
+            "tags": {"a": "b"},
+            "names": ["x", "y"],
+            "mode": "b",
+            "limit": None,
+            "extra": {"k": [1, {"z": None}]},
+            "newer_key": "ignored",
+        }
+    )
+    assert view == Sample(
+        name="n",
+        count=3,
+        rate=4.0,
+        on=True,
+        tags={"a": "b"},
+        names=("x", "y"),
+        mode="b",
+        extra={"k": [1, {"z": None}]},
+    )
+    assert isinstance(view.rate, float) and Sample.from_job({"name": "m"}) == Sample(name="m")
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        view.name = "other"  # type: ignore[misc]
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "said"),
+    [
+        ("name", 3, "name must be a string, got 3"),
+        ("count", True, "count must be an integer, got true"),
+        ("count", 1.5, "count must be an integer, got 1.5"),
+        ("count", -1, "count must be greater than 0, got -1"),
+        ("rate", "fast", 'rate must be a number, got "fast"'),
+        ("on", "yes", 'on must be true or false, got "yes"'),
+        ("tags", {"a": 1}, 'tags must be an object, got {"a": 1}'),
+        ("names", ["x", 2], 'names must be a list of strings, got ["x", 2]'),
+        ("mode", "c", 'mode must be one of "a", "b", got "c"'),
+        ("limit", "ten", 'limit must be an integer or null, got "ten"'),
+    ],
+)
+def test_a_wrong_type_is_one_settings_error_naming_the_key(key: str, value: Any, said: str) -> None:
+    with pytest.raises(SettingsError, match=f"^{re.escape('$OPS_JOB: ' + said)}$"):
+        Sample.from_job({"name": "n", key: value})
+
+
+def test_every_bad_key_is_in_the_one_error() -> None:
+    with pytest.raises(SettingsError) as raised:
+        parse(Sample, {"count": "x", "on": 1})
+    assert str(raised.value) == (
+        "$OPS_JOB: name is missing (expected a string); count must be an integer, got "
+        '"x"; on must be true or false, got 1'
+    )
+
+
+def test_a_job_that_is_not_an_object_is_refused() -> None:
+    with pytest.raises(SettingsError, match="must be a JSON object, got"):
+        Sample.from_job(["name"])  # type: ignore[arg-type]
+
+
+def test_the_helper_refuses_a_type_it_cannot_check() -> None:
+    @dataclass(frozen=True)
+    class Odd:
+        when: complex
+
+    with pytest.raises(TypeError, match="cannot read"):
+        parse(Odd, {"when": 1})
