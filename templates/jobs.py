@@ -41,6 +41,11 @@ def purge_job(job: PurgeJob) -> dict[str, Any]:
     return settings
 
 
+def responder_job(item: Any, alarm_name: str) -> dict[str, Any]:
+    """$OPS_JOB of a responder: its keys, and the name of the alarm it defines (or "")."""
+    return {**job_settings(item), "alarm_name": alarm_name}
+
+
 def purge_has_function(job: PurgeJob) -> bool:
     """False for an S3 job in mode = "lifecycle": S3 deletes for it, a rule only counts."""
     return not (isinstance(job, S3Purge) and job.mode == "lifecycle")

@@ -59,11 +59,11 @@ from templates.common import (
     allow_invoke,
     arn,
     checkov_skips,
-    job_settings,
     kms_via,
     secret_arn,
     without_actions,
 )
+from templates.jobs import responder_job
 
 HANDLER = "functions.responders.handler.handler"
 BUNDLE = "responders"
@@ -92,7 +92,7 @@ def add_responder(ctx: RenderContext, item: Responder) -> FunctionResources | cl
             handler=HANDLER,
             bundle=BUNDLE,
             statements=_statements(item, markers, name),
-            job={**job_settings(item), "alarm_name": name},
+            job=responder_job(item, name),
             description=f"ops responder {item.name}: {item.action}"
             + (" (dry run)" if item.dry_run else ""),
             environment={"OPS_MARKER_TABLE": Ref(markers)},

@@ -17,10 +17,14 @@ from typing import Any, Literal
 import pytest
 
 from functions.purge.handler import settings_of
+from functions.responders.settings import ResponderSettings
+from functions.responders.settings import settings_of as responder_settings_of
 from functions.runtime.settings import SettingsError
 from functions.runtime.view import JobView, check, parse, positive
 from ops.config import Config, load_config
-from templates.jobs import ops_job_value, purge_has_function, purge_job
+from ops.models.responder import Ec2Native
+from ops.naming import function_name
+from templates.jobs import ops_job_value, purge_has_function, purge_job, responder_job
 from tests.conftest import ROOT
 
 EXAMPLES = [ROOT / "ops.toml", *sorted((ROOT / "examples").glob("*.toml"))]
@@ -90,6 +94,46 @@ def test_a_purge_job_with_wrong_keys_names_each_of_them_once() -> None:
 def test_an_unknown_purge_target_is_refused_by_name() -> None:
     with pytest.raises(ValueError, match="unknown purge target 'tape'"):
         settings_of({"target": "tape", "name": "x", "older_than": 60})
+
+
+# Responders ---------------------------------------------------------------------------------------
+
+
+def responder_jobs() -> Iterator[tuple[str, Any, dict[str, Any]]]:
+    for path, config in configs():
+        for section, item in config.items():
+            if section.key == "responder" and not isinstance(item, Ec2Native):
+                alarm = function_name(config.stack.name, "responder", item.name)
+                yield f"{path.name}:{item.name}", item, responder_job(item, alarm)
+
+
+def test_every_example_responder_reads_back_through_its_actions_view() -> None:
+    seen = set()
+    for label, item, rendered in responder_jobs():
+        job = as_deployed(rendered)
+        view = responder_settings_of(job)
+        assert type(view) is not ResponderSettings, label  # the action's own view
+        assert_view_is_the_job(view, job)
+        for name in (f.name for f in dataclasses.fields(view)):
+            wanted = rendered["alarm_name"] if name == "alarm_name" else getattr(item, name)
+            if name == "alarm":
+                wanted = None if wanted is None else dataclasses.asdict(wanted)
+            assert getattr(view, name) == wanted, (label, name)
+        seen.add(item.action)
+    assert seen == {"dynamodb-scale", "rds-extend-storage", "lambda-concurrency", "notify"}
+
+
+def test_a_responder_with_wrong_keys_names_each_of_them() -> None:
+    _, _, rendered = next(r for r in responder_jobs() if r[1].action == "dynamodb-scale")
+    bad = {**as_deployed(rendered), "ceiling": "400", "alarms": "prod-*", "dry_run": None}
+    del bad["table"]
+    with pytest.raises(SettingsError) as raised:
+        responder_settings_of(bad)
+    message = str(raised.value)
+    assert 'ceiling must be an integer, got "400"' in message
+    assert 'alarms must be a list of strings or null, got "prod-*"' in message
+    assert "dry_run must be true or false, got null" in message
+    assert "table is missing (expected a string)" in message
 
 
 # The helper itself --------------------------------------------------------------------------------

@@ -16,8 +16,9 @@ from moto import mock_aws
 from functions.responders.alarm import parse_event
 from functions.responders.markers import MarkerStore
 from functions.responders.respond import Deps, Outcome, respond
+from functions.responders.settings import settings_of
 from ops.config import parse_config
-from templates.common import job_settings
+from templates.jobs import responder_job
 from tests.conftest import REGION, load_event
 
 MARKERS = "acme-ops-responder-markers"
@@ -30,7 +31,7 @@ def job_for(**item: Any) -> dict[str, Any]:
     """`$OPS_JOB` as rendered for one `[[responder]]` table."""
     config = parse_config({"stack": {"name": "acme-ops"}, "responder": [item]}, Path("t.toml"))
     [responder] = config.responder
-    return {**job_settings(responder), "alarm_name": f"acme-ops-responder-{responder.name}"}
+    return responder_job(responder, f"acme-ops-responder-{responder.name}")
 
 
 def dynamodb_job(**changes: Any) -> dict[str, Any]:
@@ -116,7 +117,7 @@ def sns_event(
 
 def run_once(job: dict[str, Any], event: Any, deps: Deps, now: datetime = NOW) -> Outcome:
     [item] = parse_event(event)
-    return respond(job, item, deps, now)
+    return respond(settings_of(job), item, deps, now)
 
 
 def make_table(deps: Deps, read: int = 100, write: int = 10, on_demand: bool = False) -> None:

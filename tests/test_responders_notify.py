@@ -14,6 +14,7 @@ import pytest
 
 from functions.responders import handler as responder_handler
 from functions.responders.handler import ResponderFailed, run
+from functions.responders.settings import settings_of
 from functions.runtime import settings
 from tests.conftest import load_event
 from tests.test_responders_helpers import (
@@ -113,12 +114,12 @@ def test_a_webhook_failure_fails_the_invocation_and_the_retry_posts_again(
     with world() as deps:
         with_secret(deps, url)
         put_alarm(deps, ALARM)
-        report = run(notify_job(), sns_event(ALARM), deps, NOW)
+        report = run(settings_of(notify_job()), sns_event(ALARM), deps, NOW)
         [outcome] = report["outcomes"]
         assert outcome["status"] == "failed" and error in outcome["reason"]
         assert "/services/" not in outcome["reason"]  # the URL path is the secret: never logged
         server.status, server.delay = 200, 0.0
-        retry = run(notify_job(), sns_event(ALARM), deps, NOW)
+        retry = run(settings_of(notify_job()), sns_event(ALARM), deps, NOW)
     assert retry["outcomes"][0]["status"] == "acted"
     assert len(server.received) == 2
 
@@ -141,7 +142,7 @@ def test_a_plain_http_webhook_elsewhere_is_refused(hook) -> None:  # type: ignor
     with world() as deps:
         with_secret(deps, "http://hooks.example.com/services/x")
         put_alarm(deps, ALARM)
-        report = run(notify_job(), sns_event(ALARM), deps, NOW)
+        report = run(settings_of(notify_job()), sns_event(ALARM), deps, NOW)
     assert "does not hold an https:// webhook URL" in report["outcomes"][0]["reason"]
 
 
@@ -169,7 +170,7 @@ def test_every_sns_record_is_handled_and_a_malformed_one_is_only_logged(capsys) 
         first = sns_event()["Records"][0]
         broken = {**first, "Sns": {**first["Sns"], "Message": "{not json"}}
         other = sns_event(changed_at=NOW)["Records"][0]  # a second change of the same alarm
-        report = run(dynamodb_job(), {"Records": [first, broken, other]}, deps, NOW)
+        report = run(settings_of(dynamodb_job()), {"Records": [first, broken, other]}, deps, NOW)
         assert [o["status"] for o in report["outcomes"]] == ["acted", "rejected", "acted"]
         assert capacity(deps) == (225, 10)
     assert (
@@ -221,7 +222,7 @@ def test_a_non_numeric_datapoint_is_posted_as_unreadable(hook) -> None:  # type:
     with world() as deps:
         with_secret(deps, url)
         put_alarm(deps, ALARM)
-        report = run(notify_job(), eventbridge_event(ALARM, ["n/a"]), deps, NOW)
+        report = run(settings_of(notify_job()), eventbridge_event(ALARM, ["n/a"]), deps, NOW)
     [outcome] = report["outcomes"]
     assert outcome["status"] == "acted", outcome
     [posted] = server.received
@@ -256,8 +257,8 @@ def test_an_error_after_the_action_keeps_the_claim(hook) -> None:  # type: ignor
         make_table(deps)
         put_alarm(deps)
         job = dynamodb_job(webhook_secret="ops/missing")
-        first = run(job, sns_event(), deps, NOW)
-        retry = run(job, sns_event(), deps, NOW)
+        first = run(settings_of(job), sns_event(), deps, NOW)
+        retry = run(settings_of(job), sns_event(), deps, NOW)
         assert capacity(deps) == (150, 10)
     [acted], [again] = first["outcomes"], retry["outcomes"]
     assert acted["status"] == "acted" and "ResourceNotFoundException" in acted["notified"]
@@ -274,8 +275,8 @@ def test_an_alarm_of_another_account_is_skipped_without_a_claim(hook) -> None:  
         put_alarm(deps)
         put_alarm(deps, ALARM)
         foreign = sns_event(account="999999999999")
-        scaled = run(dynamodb_job(webhook_secret="ops/slack"), foreign, deps, NOW)
-        told = run(notify_job(), sns_event(ALARM, account="999999999999"), deps, NOW)
+        scaled = run(settings_of(dynamodb_job(webhook_secret="ops/slack")), foreign, deps, NOW)
+        told = run(settings_of(notify_job()), sns_event(ALARM, account="999999999999"), deps, NOW)
         assert capacity(deps) == (100, 10)
         assert deps.clients("dynamodb").scan(TableName=MARKERS)["Items"] == []
     for report in (scaled, told):

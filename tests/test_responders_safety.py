@@ -16,6 +16,7 @@ from functions.responders.alarm import Malformed, parse_event
 from functions.responders.handler import account_of, lease_seconds, run
 from functions.responders.markers import MarkerStore
 from functions.responders.respond import Deps
+from functions.responders.settings import settings_of
 from tests.conftest import REGION, load_event
 from tests.test_responders_helpers import (
     MARKERS,
@@ -104,7 +105,7 @@ def test_any_bad_field_is_a_rejection_with_a_reason(event: Any, reason: str) -> 
 
 def test_a_bad_eventbridge_event_is_rejected_by_the_responder() -> None:
     with world() as deps:
-        report = run(dynamodb_job(), eventbridge(resources=[]), deps, NOW)
+        report = run(settings_of(dynamodb_job()), eventbridge(resources=[]), deps, NOW)
     [outcome] = report["outcomes"]
     assert (outcome["status"], outcome["code"]) == ("rejected", "malformed")
 
@@ -147,6 +148,6 @@ def test_a_rejected_alarm_calls_no_aws(event: Any) -> None:
     items = parse_event(event)
     if not all(isinstance(i, Malformed) for i in items):
         return  # a readable alarm may go on to AWS; arbitrary JSON almost never is one
-    report = run(dynamodb_job(), event, deps, NOW)
+    report = run(settings_of(dynamodb_job()), event, deps, NOW)
     assert {o["status"] for o in report["outcomes"]} <= {"rejected"}  # {"Records": []}: none
     assert clients.mock_calls == [] and markers.mock_calls == []

@@ -23,6 +23,7 @@ from typing import Any
 from functions.responders.alarm import parse_event
 from functions.responders.markers import MarkerStore
 from functions.responders.respond import Deps, Outcome, respond
+from functions.responders.settings import ResponderSettings, settings_of
 from functions.runtime import aws, log, metrics
 from functions.runtime.settings import SettingsError
 from functions.runtime.settings import job as load_job
@@ -36,16 +37,16 @@ class ResponderFailed(Exception):
 
 
 def handler(event: Any, context: Any) -> dict[str, Any]:
-    job = load_job()
+    job = settings_of(load_job())
     log.bind(
-        responder=job.get("name"),
-        action=job.get("action"),
+        responder=job.name,
+        action=job.action,
         request_id=getattr(context, "aws_request_id", None),
     )
     deps = default_deps(lease_seconds(context), account_of(context))
     report = run(job, event, deps, now=datetime.now(UTC))
     log.info("responder report", report=report)
-    metrics.emit(_counts(report["outcomes"]), {"Responder": str(job.get("name"))})
+    metrics.emit(_counts(report["outcomes"]), {"Responder": job.name})
     failed = [o for o in report["outcomes"] if _failed(o)]
     if failed:
         raise ResponderFailed(f"{len(failed)} alarm(s) failed: {_why(failed[0])}")
@@ -71,7 +72,7 @@ def account_of(context: Any, sts: Any = None) -> str:
     return str((sts or aws.client("sts")).get_caller_identity()["Account"])
 
 
-def run(job: dict[str, Any], event: Any, deps: Deps, now: datetime) -> dict[str, Any]:
+def run(job: ResponderSettings, event: Any, deps: Deps, now: datetime) -> dict[str, Any]:
     """Every alarm in the event, each on its own: one failure never drops the others."""
     outcomes = []
     for item in parse_event(event):
@@ -79,8 +80,8 @@ def run(job: dict[str, Any], event: Any, deps: Deps, now: datetime) -> dict[str,
             outcome = respond(job, item, deps, now)
         except Exception as exc:  # reported, then the handler fails the invocation
             outcome = Outcome(
-                job["name"],
-                job["action"],
+                job.name,
+                job.action,
                 "failed",
                 f"{type(exc).__name__}: {exc}",
                 code="error",
@@ -89,9 +90,9 @@ def run(job: dict[str, Any], event: Any, deps: Deps, now: datetime) -> dict[str,
         _log(outcome, getattr(item, "excerpt", None))
         outcomes.append(outcome.as_dict())
     return {
-        "responder": job["name"],
-        "action": job["action"],
-        "dry_run": job["dry_run"],
+        "responder": job.name,
+        "action": job.action,
+        "dry_run": job.dry_run,
         "outcomes": outcomes,
     }
 

@@ -28,7 +28,7 @@ from functions.responders import webhook
 from functions.responders.alarm import AlarmEvent, Malformed
 from functions.responders.markers import MarkerStore
 from functions.responders.plan import ActionRefused, Clients, Skip, Step
-from functions.runtime.registry import kind_module
+from functions.responders.settings import ResponderSettings, action_module
 
 STATE_INDEPENDENT = {"notify"}  # tells about the change even when the alarm has moved on
 QUIET_SKIPS = {
@@ -81,10 +81,10 @@ class Deps:
 
 
 def respond(
-    job: dict[str, Any], item: AlarmEvent | Malformed, deps: Deps, now: datetime
+    job: ResponderSettings, item: AlarmEvent | Malformed, deps: Deps, now: datetime
 ) -> Outcome:
     """Handle one alarm state change; never raises for a decision, only for a failed action."""
-    base = Outcome(str(job["name"]), str(job["action"]), "skipped", "", dry_run=job["dry_run"])
+    base = Outcome(job.name, job.action, "skipped", "", dry_run=job.dry_run)
     if isinstance(item, Malformed):
         return _with(base, "rejected", "malformed", f"malformed alarm message: {item.reason}")
     alarm = item
@@ -118,12 +118,12 @@ def respond(
 
 
 def _decide_and_act(
-    job: dict[str, Any], alarm: AlarmEvent, deps: Deps, now: datetime, base: Outcome
+    job: ResponderSettings, alarm: AlarmEvent, deps: Deps, now: datetime, base: Outcome
 ) -> Outcome:
     current = current_state(deps.clients("cloudwatch"), alarm.name)
-    if current != alarm.state and job["action"] not in STATE_INDEPENDENT:
+    if current != alarm.state and job.action not in STATE_INDEPENDENT:
         return _tell(job, alarm, deps, current, _skip(base, _moved_on(alarm.state, current)))
-    planner = _planner(job["action"])
+    planner = _planner(job.action)
     result = planner(job, alarm, deps.clients, now, current or "gone", markers=deps.markers)
     if isinstance(result, Skip):
         return _tell(job, alarm, deps, current, _skip(base, result))
@@ -140,7 +140,7 @@ def _decide_and_act(
     cooling = _cooldown_skip(job, deps.markers, result, now)
     if cooling:
         return _tell(job, alarm, deps, current, _skip(outcome, cooling))
-    if job["dry_run"]:
+    if job.dry_run:
         return _tell(
             job,
             alarm,
@@ -152,7 +152,7 @@ def _decide_and_act(
 
 
 def _apply(
-    job: dict[str, Any],
+    job: ResponderSettings,
     alarm: AlarmEvent,
     deps: Deps,
     now: datetime,
@@ -169,14 +169,14 @@ def _apply(
     # The action happened: nothing below may raise, or the claim would be released and the
     # retry would act a second time (100 -> 150 -> 225).
     done = _with(outcome, "acted", "acted", f"set {step.describe()}")
-    if job["action"] == "notify":
+    if job.action == "notify":
         done = _with(done, "acted", "acted", f"posted the {alarm.state} to the webhook")
-    if job.get("cooldown"):
+    if job.cooldown:
         try:
-            deps.markers.record_action(step.resource, now, timedelta(seconds=job["cooldown"]))
+            deps.markers.record_action(step.resource, now, timedelta(seconds=job.cooldown))
         except Exception as exc:
             done.error = f"cool-down not recorded: {type(exc).__name__}: {exc}"
-    if job["action"] == "notify":
+    if job.action == "notify":
         return done
     return _tell(job, alarm, deps, current, done)
 
@@ -190,15 +190,17 @@ def current_state(cloudwatch: Any, name: str) -> str | None:
     return str(alarms[0]["StateValue"]) if alarms else None
 
 
-def watches(job: dict[str, Any], alarm_name: str) -> bool:
+def watches(job: ResponderSettings, alarm_name: str) -> bool:
     """The alarm is one this responder was configured for (a misrouted event is not acted on)."""
-    patterns = job.get("alarms") or [job["alarm_name"]]
+    patterns = job.watched
     return any(
         fnmatch.fnmatchcase(alarm_name, p) if p.endswith("*") else alarm_name == p for p in patterns
     )
 
 
-def _early_skip(job: dict[str, Any], alarm: AlarmEvent, region: str, account: str) -> Skip | None:
+def _early_skip(
+    job: ResponderSettings, alarm: AlarmEvent, region: str, account: str
+) -> Skip | None:
     if not watches(job, alarm.name):
         return Skip("not-watched", f"alarm {alarm.name!r} is not one this responder watches")
     if alarm.account != account:
@@ -219,24 +221,24 @@ def _moved_on(state: str, current: str | None) -> Skip:
 
 
 def _cooldown_skip(
-    job: dict[str, Any], markers: MarkerStore, step: Step, now: datetime
+    job: ResponderSettings, markers: MarkerStore, step: Step, now: datetime
 ) -> Skip | None:
-    if not job.get("cooldown"):
+    if not job.cooldown:
         return None
     last = markers.last_action(step.resource)
-    if last is None or now - last >= timedelta(seconds=job["cooldown"]):
+    if last is None or now - last >= timedelta(seconds=job.cooldown):
         return None
-    left = timedelta(seconds=job["cooldown"]) - (now - last)
+    left = timedelta(seconds=job.cooldown) - (now - last)
     return Skip("cooldown", f"last changed {last.isoformat()}; cool-down ends in {_minutes(left)}")
 
 
 def _tell(
-    job: dict[str, Any], alarm: AlarmEvent, deps: Deps, current: str | None, outcome: Outcome
+    job: ResponderSettings, alarm: AlarmEvent, deps: Deps, current: str | None, outcome: Outcome
 ) -> Outcome:
     """Tell the webhook (if the job has one) what was done or why not; a failure to tell (the
     secret, the URL, the answer) is reported, and the handler fails the invocation after the
     marker says the work is done. Never raises: the action may already have happened."""
-    if not job.get("webhook_secret") or job["action"] == "notify" or outcome.code in QUIET_SKIPS:
+    if not job.webhook_secret or job.action == "notify" or outcome.code in QUIET_SKIPS:
         return outcome
     try:
         text = f"{outcome.status}: {outcome.reason}"
@@ -252,14 +254,12 @@ def _tell(
 
 def _planner(action: str) -> Callable[..., Step | Skip]:
     """`plan` of the module named after the action (functions.responders.actions.<action>)."""
-    planner: Callable[..., Step | Skip] = kind_module(
-        "functions.responders.actions", action, "ACTION"
-    ).plan
+    planner: Callable[..., Step | Skip] = action_module(action).plan
     return planner
 
 
-def _marker_key(job: dict[str, Any], alarm: AlarmEvent) -> str:
-    return f"{job['name']}#{alarm.key}"
+def _marker_key(job: ResponderSettings, alarm: AlarmEvent) -> str:
+    return f"{job.name}#{alarm.key}"
 
 
 def _skip(outcome: Outcome, skip: Skip) -> Outcome:

@@ -16,6 +16,7 @@ import urllib.request
 from typing import Any
 
 from functions.responders.alarm import AlarmEvent
+from functions.responders.settings import ResponderSettings
 from functions.runtime import chat, settings
 
 CONSOLE = {
@@ -36,24 +37,29 @@ class WebhookError(Exception):
 
 
 def deliver(
-    job: dict[str, Any],
+    job: ResponderSettings,
     secrets_client: Any,
     alarm: AlarmEvent,
     outcome: str = "",
     current_state: str | None = None,
+    *,
+    timeout: int = 5,
 ) -> int:
     """Tell the job's webhook about `alarm` in its `webhook_format` (slack, teams or
-    pagerduty); the HTTP status, `WebhookError` when the secret or the answer is wrong."""
-    fmt = str(job.get("webhook_format") or "slack")
+    pagerduty); the HTTP status, `WebhookError` when the secret or the answer is wrong.
+    `timeout`: seconds to wait for the answer (notify's `webhook_timeout`)."""
+    fmt = job.webhook_format or "slack"
+    if not job.webhook_secret:
+        raise WebhookError(f"responder {job.name} has no webhook_secret")
     try:
-        url, routing_key = chat.target(fmt, job["webhook_secret"], secrets_client)
+        url, routing_key = chat.target(fmt, job.webhook_secret, secrets_client)
     except settings.SettingsError as bad:
         raise WebhookError(str(bad)) from None
     if fmt == "slack":
         payload = message(alarm, outcome, current_state)
     else:
         payload = chat.body(fmt, notice(alarm, outcome, current_state), routing_key)
-    return post(url, payload, timeout=job.get("webhook_timeout", 5))
+    return post(url, payload, timeout=timeout)
 
 
 def notice(alarm: AlarmEvent, outcome: str = "", current_state: str | None = None) -> chat.Notice:

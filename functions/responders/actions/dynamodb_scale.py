@@ -9,6 +9,7 @@ capacity: changing it behind its back starts a tug of war), and for decreases th
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -21,6 +22,7 @@ from functions.responders.plan import (
     raised,
     wrong_resource,
 )
+from functions.responders.settings import ResponderSettings
 
 ACTION = "dynamodb-scale"  # the responder action this module performs (functions.runtime.registry)
 
@@ -28,20 +30,36 @@ FREE_DECREASES = 4
 DECREASE_INTERVAL = timedelta(hours=1)
 
 
+@dataclass(frozen=True, kw_only=True)
+class DynamoDBScaleSettings(ResponderSettings):
+    """A dynamodb-scale responder's `$OPS_JOB` (ops/models/responder.py::DynamoDBScale)."""
+
+    table: str
+    capacity: str  # read or write
+    factor: float
+    ceiling: int
+    floor: int
+    direction: str  # up (raise on ALARM) or down (lower on ALARM)
+    lower_on_ok: bool = False
+
+
+Settings = DynamoDBScaleSettings  # the responder's view (functions/responders/settings.py)
+
+
 def plan(
-    job: dict[str, Any],
+    job: DynamoDBScaleSettings,
     alarm: AlarmEvent,
     clients: Clients,
     now: datetime,
     current_state: str,
     markers: Any = None,  # the marker store; this action keeps nothing in it
 ) -> Step | Skip:
-    table_name, capacity = job["table"], job["capacity"]
+    table_name, capacity = job.table, job.capacity
     skip = wrong_resource(alarm.dimension("TableName"), "TableName", table_name)
     direction = _direction(job, alarm.state)
     if skip or direction is None:
         return skip or Skip(
-            "no-action", f"{alarm.state}: nothing to do for direction {job['direction']!r}"
+            "no-action", f"{alarm.state}: nothing to do for direction {job.direction!r}"
         )
     ddb = clients("dynamodb")
     table = ddb.describe_table(TableName=table_name)["Table"]
@@ -68,26 +86,28 @@ def plan(
     )
 
 
-def _direction(job: dict[str, Any], state: str) -> str | None:
-    if job["direction"] == "down":
+def _direction(job: DynamoDBScaleSettings, state: str) -> str | None:
+    if job.direction == "down":
         return "down" if state == "ALARM" else None
     if state == "ALARM":
         return "up"
-    return "down" if job.get("lower_on_ok") else None
+    return "down" if job.lower_on_ok else None
 
 
 def _target(
-    job: dict[str, Any], direction: str, current: int, throughput: dict[str, Any], now: datetime
+    job: DynamoDBScaleSettings,
+    direction: str,
+    current: int,
+    throughput: dict[str, Any],
+    now: datetime,
 ) -> int | Skip:
     if direction == "up":
-        if current >= job["ceiling"]:
-            return Skip(
-                "at-ceiling", f"{current} units is at or above the ceiling {job['ceiling']}"
-            )
-        return raised(current, job["factor"], job["ceiling"])
-    if current <= job["floor"]:
-        return Skip("at-floor", f"{current} units is at or below the floor {job['floor']}")
-    return decrease_budget_skip(throughput, now) or lowered(current, job["factor"], job["floor"])
+        if current >= job.ceiling:
+            return Skip("at-ceiling", f"{current} units is at or above the ceiling {job.ceiling}")
+        return raised(current, job.factor, job.ceiling)
+    if current <= job.floor:
+        return Skip("at-floor", f"{current} units is at or below the floor {job.floor}")
+    return decrease_budget_skip(throughput, now) or lowered(current, job.factor, job.floor)
 
 
 def decrease_budget_skip(throughput: dict[str, Any], now: datetime) -> Skip | None:

@@ -10,17 +10,32 @@ than 100 unreserved executions: reported as a skip with its message.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from functions.responders.alarm import AlarmEvent
 from functions.responders.markers import MarkerStore
 from functions.responders.plan import ActionRefused, Clients, Skip, Step, raised, wrong_resource
+from functions.responders.settings import ResponderSettings
 from functions.runtime import log
 
 ACTION = (
     "lambda-concurrency"  # the responder action this module performs (functions.runtime.registry)
 )
+
+
+@dataclass(frozen=True, kw_only=True)
+class LambdaConcurrencySettings(ResponderSettings):
+    """A lambda-concurrency responder's `$OPS_JOB` (ops/models/responder.py::LambdaConcurrency)."""
+
+    function: str
+    baseline: int
+    ceiling: int
+    factor: float
+    restore_on_ok: bool
+
+
+Settings = LambdaConcurrencySettings  # the responder's view (functions/responders/settings.py)
 
 NOT_RESERVED = (
     "the function has no reserved concurrency: it uses the unreserved pool, and a "
@@ -29,14 +44,14 @@ NOT_RESERVED = (
 
 
 def plan(
-    job: dict[str, Any],
+    job: LambdaConcurrencySettings,
     alarm: AlarmEvent,
     clients: Clients,
     now: datetime,
     current_state: str,
     markers: MarkerStore | None = None,
 ) -> Step | Skip:
-    name = job["function"]
+    name = job.function
     skip = wrong_resource(alarm.dimension("FunctionName"), "FunctionName", name)
     if skip:
         return skip
@@ -68,23 +83,22 @@ def plan(
     return Step(resource, "reserved concurrency", current, target, apply)
 
 
-def _target(job: dict[str, Any], state: str, current: int | None, prior: int | None) -> int | Skip:
+def _target(
+    job: LambdaConcurrencySettings, state: str, current: int | None, prior: int | None
+) -> int | Skip:
     if current is None:
         return Skip("not-applicable", NOT_RESERVED)
     if state == "OK":
-        if not job["restore_on_ok"]:
+        if not job.restore_on_ok:
             return Skip("no-action", "OK: restore_on_ok is off")
         restore, what = (
             (prior, "the value before the raise")
             if prior is not None
-            else (
-                int(job["baseline"]),
-                "the baseline",
-            )
+            else (job.baseline, "the baseline")
         )
         if current == restore:
             return Skip("at-baseline", f"already at {what} {current}")
         return restore
-    if current >= job["ceiling"]:
-        return Skip("at-ceiling", f"{current} is at or above the ceiling {job['ceiling']}")
-    return raised(current, job["factor"], job["ceiling"])
+    if current >= job.ceiling:
+        return Skip("at-ceiling", f"{current} is at or above the ceiling {job.ceiling}")
+    return raised(current, job.factor, job.ceiling)

@@ -10,11 +10,13 @@ Aurora's cluster volume grows by itself. Storage never shrinks, so OK does nothi
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from functions.responders.alarm import AlarmEvent
 from functions.responders.plan import ActionRefused, Clients, Skip, Step, wrong_resource
+from functions.responders.settings import ResponderSettings
 
 ACTION = (
     "rds-extend-storage"  # the responder action this module performs (functions.runtime.registry)
@@ -24,15 +26,27 @@ MIN_STEP_PERCENT = 10  # RDS rejects an increase of less than 10 %
 REFUSALS = ("InvalidParameterCombination", "InvalidDBInstanceState", "StorageQuotaExceeded")
 
 
+@dataclass(frozen=True, kw_only=True)
+class RdsExtendStorageSettings(ResponderSettings):
+    """A rds-extend-storage responder's `$OPS_JOB` (ops/models/responder.py::RdsExtendStorage)."""
+
+    db_instance: str
+    step_percent: int
+    ceiling_gb: int
+
+
+Settings = RdsExtendStorageSettings  # the responder's view (functions/responders/settings.py)
+
+
 def plan(
-    job: dict[str, Any],
+    job: RdsExtendStorageSettings,
     alarm: AlarmEvent,
     clients: Clients,
     now: datetime,
     current_state: str,
     markers: Any = None,  # the marker store; this action keeps nothing in it
 ) -> Step | Skip:
-    ident = job["db_instance"]
+    ident = job.db_instance
     skip = wrong_resource(alarm.dimension("DBInstanceIdentifier"), "DBInstanceIdentifier", ident)
     if skip or alarm.state != "ALARM":
         return skip or Skip("no-action", "OK: allocated storage never shrinks")
@@ -41,8 +55,8 @@ def plan(
     skip = _unchangeable(instance)
     if skip:
         return skip
-    current, ceiling = int(instance["AllocatedStorage"]), job["ceiling_gb"]
-    target = min(ceiling, current + _percent_of(current, job["step_percent"]))
+    current, ceiling = int(instance["AllocatedStorage"]), job.ceiling_gb
+    target = min(ceiling, current + _percent_of(current, job.step_percent))
     if current >= ceiling or target < current + _percent_of(current, MIN_STEP_PERCENT):
         return Skip(
             "at-ceiling",
