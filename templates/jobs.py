@@ -41,6 +41,26 @@ def purge_job(job: PurgeJob) -> dict[str, Any]:
     return settings
 
 
+LOG_PROCESSOR_DROP = (  # the function's own, and what the subscription filter does
+    "memory",
+    "timeout",
+    "runtime",
+    "concurrency",
+    "log_groups",
+    "filter_pattern",
+    "kms_key",
+)
+
+
+def log_processor_job(item: Any) -> dict[str, Any]:
+    """$OPS_JOB of a log processor that runs a function; a processor with prefixes lists its
+    groups too: its account policy sends every group, and the function keeps these only."""
+    job = job_settings(item, drop=LOG_PROCESSOR_DROP)
+    if item.prefixes:
+        job["log_groups"] = list(item.log_groups)
+    return job
+
+
 def responder_job(item: Any, alarm_name: str) -> dict[str, Any]:
     """$OPS_JOB of a responder: its keys, and the name of the alarm it defines (or "")."""
     return {**job_settings(item), "alarm_name": alarm_name}

@@ -41,24 +41,15 @@ from templates.common import (
     allow_invoke,
     arn,
     checkov_skips,
-    job_settings,
     kms_via,
     secret_arn,
 )
+from templates.jobs import log_processor_job
 
 HANDLER = "functions.logs.handler.handler"
 BUNDLE = "logs"
 PRINCIPAL = "logs.amazonaws.com"
 RATE_TABLE_ENV = "OPS_RATE_TABLE"
-JOB_DROP = (
-    "memory",
-    "timeout",
-    "runtime",
-    "concurrency",
-    "log_groups",
-    "filter_pattern",
-    "kms_key",
-)
 
 
 def add_log_processor(ctx: RenderContext, item: LogProcessor) -> FunctionResources | None:
@@ -77,7 +68,7 @@ def add_log_processor(ctx: RenderContext, item: LogProcessor) -> FunctionResourc
             handler=HANDLER,
             bundle=BUNDLE,
             statements=_statements(item, table),
-            job=_job(item),
+            job=log_processor_job(item),
             description=f"ops log processor {item.name}: {item.action}",
             environment={RATE_TABLE_ENV: Ref(table)} if table else {},
             reserved_concurrency=item.concurrency,
@@ -88,13 +79,6 @@ def add_log_processor(ctx: RenderContext, item: LogProcessor) -> FunctionResourc
     if item.prefixes:
         _account_policy(ctx, fn, item)
     return fn
-
-
-def _job(item: FunctionProcessor) -> dict[str, Any]:
-    job = job_settings(item, drop=JOB_DROP)
-    if item.prefixes:  # the account policy sends every group: the function keeps these only
-        job["log_groups"] = list(item.log_groups)
-    return job
 
 
 def _subscribe(

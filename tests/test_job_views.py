@@ -16,15 +16,24 @@ from typing import Any, Literal
 
 import pytest
 
+from functions.logs.settings import LogProcessorSettings
+from functions.logs.settings import settings_of as processor_settings_of
 from functions.purge.handler import settings_of
 from functions.responders.settings import ResponderSettings
 from functions.responders.settings import settings_of as responder_settings_of
 from functions.runtime.settings import SettingsError
 from functions.runtime.view import JobView, check, parse, positive
 from ops.config import Config, load_config
+from ops.models.log_processor import FunctionProcessor
 from ops.models.responder import Ec2Native
 from ops.naming import function_name
-from templates.jobs import ops_job_value, purge_has_function, purge_job, responder_job
+from templates.jobs import (
+    log_processor_job,
+    ops_job_value,
+    purge_has_function,
+    purge_job,
+    responder_job,
+)
 from tests.conftest import ROOT
 
 EXAMPLES = [ROOT / "ops.toml", *sorted((ROOT / "examples").glob("*.toml"))]
@@ -46,9 +55,20 @@ def plain(value: Any) -> Any:
     return json.loads(json.dumps(value))
 
 
+def default(item: dataclasses.Field[Any]) -> Any:
+    if item.default_factory is not dataclasses.MISSING:
+        return item.default_factory()
+    return item.default
+
+
 def assert_view_is_the_job(view: Any, job: Mapping[str, Any]) -> None:
-    """The view holds every key of the rendered job, and each with the job's value."""
-    assert plain(dataclasses.asdict(view)) == plain(job)
+    """The view holds every key of the rendered job, each with the job's value; a field the job
+    leaves out holds its default."""
+    fields = plain(dataclasses.asdict(view))
+    assert set(job) <= set(fields), f"keys no view field reads: {sorted(set(job) - set(fields))}"
+    assert {k: fields[k] for k in job} == plain(job)
+    defaults = {f.name: default(f) for f in dataclasses.fields(view) if f.name not in job}
+    assert {k: fields[k] for k in defaults} == plain(defaults)
 
 
 # Purge --------------------------------------------------------------------------------------------
@@ -134,6 +154,45 @@ def test_a_responder_with_wrong_keys_names_each_of_them() -> None:
     assert 'alarms must be a list of strings or null, got "prod-*"' in message
     assert "dry_run must be true or false, got null" in message
     assert "table is missing (expected a string)" in message
+
+
+# Log processors -----------------------------------------------------------------------------------
+
+
+def processor_jobs() -> Iterator[tuple[str, Any]]:
+    for path, config in configs():
+        for section, item in config.items():
+            if section.key == "log_processor" and isinstance(item, FunctionProcessor):
+                yield f"{path.name}:{item.name}", item
+
+
+def test_every_example_log_processor_reads_back_through_its_actions_view() -> None:
+    seen = set()
+    for label, item in processor_jobs():
+        job = as_deployed(log_processor_job(item))
+        view = processor_settings_of(job)
+        assert type(view) is not LogProcessorSettings, label  # the action's own view
+        assert_view_is_the_job(view, job)
+        for name in (f.name for f in dataclasses.fields(view)):
+            wanted = getattr(item, name)
+            if name == "log_groups":  # listed only where prefixes make the function choose
+                wanted = wanted if item.prefixes else None
+            assert getattr(view, name) == wanted, (label, name)
+        seen.add((item.action, bool(item.prefixes)))
+    assert {action for action, _ in seen} == {"lambda-report-metrics", "pattern-alert"}
+    assert any(prefixes for _, prefixes in seen)  # a processor that lists its groups
+
+
+def test_a_log_processor_with_wrong_keys_names_each_of_them() -> None:
+    item = next(i for _, i in processor_jobs() if i.action == "pattern-alert")
+    bad = {**as_deployed(log_processor_job(item)), "rate_limit": "5m", "log_groups": [1]}
+    with pytest.raises(SettingsError) as raised:
+        processor_settings_of(bad)
+    message = str(raised.value)
+    assert 'rate_limit must be an integer, got "5m"' in message
+    assert "log_groups must be a list of strings or null, got [1]" in message
+    with pytest.raises(ValueError, match="unknown log processor action 'metric-filter'"):
+        processor_settings_of({**bad, "action": "metric-filter"})
 
 
 # The helper itself --------------------------------------------------------------------------------

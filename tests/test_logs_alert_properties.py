@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from functions.logs.decode import LogBatch
 from functions.logs.limiter import Decision, WindowLimiter
 from functions.logs.pattern_alert import alert_batch
+from functions.logs.settings import PatternAlertSettings
 from functions.runtime.budget import TimeBudget
 from tests.test_logs_malformed import JSON
 
@@ -38,7 +39,9 @@ def test_alert_batch_never_raises_and_calls_no_aws_without_a_match(
     sink.send.return_value = "receipt"
     limiter = Mock(spec=WindowLimiter)
     limiter.acquire.return_value = Decision(True, 0)
-    job = {"name": "errors", "pattern": pattern, "sample_lines": 3}
+    job = PatternAlertSettings(
+        name="errors", action="pattern-alert", pattern=pattern, sample_lines=3
+    )
     batch = LogBatch("DATA_MESSAGE", "1", "/aws/lambda/f", "s", (), events)
     report = alert_batch(
         batch,

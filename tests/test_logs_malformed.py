@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from functions.logs.decode import MalformedPayload, awslogs_data, decode
 from functions.logs.handler import handler, process
+from functions.logs.settings import settings_of
 from functions.runtime.budget import TimeBudget
 from ops.awslogs import encode
 from tests.test_logs_decode import log_events, subscription_event
@@ -65,7 +66,9 @@ def test_one_event_with_an_impossible_timestamp_does_not_drop_the_alert(
     events = log_events(LINES)
     events[0]["timestamp"] = 10**20
     batch = decode(awslogs_data(subscription_event("/aws/lambda/api", events=events)))
-    result = process(batch, sns_job(topic), budget=TimeBudget.seconds(30), clients=aws, now=NOW)
+    result = process(
+        batch, settings_of(sns_job(topic)), budget=TimeBudget.seconds(30), clients=aws, now=NOW
+    )
     assert (result["sent"], result["matched"]) == (True, 2)
     [message] = received(aws, queue)
     body = json.loads(message["Message"])

@@ -15,6 +15,7 @@ from moto import mock_aws
 
 from functions.logs.decode import awslogs_data, decode
 from functions.logs.handler import process
+from functions.logs.settings import settings_of
 from functions.logs.sinks import SinkError, WebhookSink
 from functions.runtime import settings
 from functions.runtime.budget import TimeBudget
@@ -59,7 +60,7 @@ def received(clients: dict[str, Any], queue: str) -> list[dict[str, Any]]:
 
 def alert(clients: dict[str, Any], job: dict[str, Any], lines: list[str], now: datetime) -> Any:
     batch = decode(awslogs_data(subscription_event("/aws/lambda/api", lines)))
-    return process(batch, job, budget=TimeBudget.seconds(30), clients=clients, now=now)
+    return process(batch, settings_of(job), budget=TimeBudget.seconds(30), clients=clients, now=now)
 
 
 def sns_job(topic: str, **extra: Any) -> dict[str, Any]:

@@ -11,6 +11,7 @@ import pytest
 from functions.logs.decode import awslogs_data, decode
 from functions.logs.handler import handler, process
 from functions.logs.report_metrics import parse_batch
+from functions.logs.settings import settings_of
 from functions.runtime.budget import TimeBudget
 from tests.test_logs_decode import log_events, subscription_event
 
@@ -62,7 +63,9 @@ MIXED = [
 
 def run(event: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     out = io.StringIO()
-    result = process(decode(awslogs_data(event)), JOB, budget=TimeBudget.seconds(30), out=out)
+    result = process(
+        decode(awslogs_data(event)), settings_of(JOB), budget=TimeBudget.seconds(30), out=out
+    )
     return result, [json.loads(line) for line in out.getvalue().splitlines()]
 
 
@@ -231,5 +234,5 @@ def test_prefix_processor_keeps_only_its_groups() -> None:
         ("/aws/lambda/b", False),
     ]:
         batch = decode(awslogs_data(subscription_event(group, [text_report("a", "1.00", 1)])))
-        result = process(batch, job, budget=TimeBudget.seconds(5), out=io.StringIO())
+        result = process(batch, settings_of(job), budget=TimeBudget.seconds(5), out=io.StringIO())
         assert (result["status"] == "done") is wanted, group

@@ -23,6 +23,12 @@ from functions.logs.decode import (
     awslogs_data,
     decode,
 )
+from functions.logs.settings import (
+    LogProcessorSettings,
+    PatternAlertSettings,
+    ReportMetricsSettings,
+    settings_of,
+)
 from functions.runtime import log, metrics
 from functions.runtime.budget import TimeBudget
 from functions.runtime.settings import SettingsError
@@ -32,10 +38,10 @@ RATE_TABLE_ENV = "OPS_RATE_TABLE"
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    job = load_job()
+    job = settings_of(load_job())
     log.bind(
-        processor=job.get("name"),
-        action=job.get("action"),
+        processor=job.name,
+        action=job.action,
         request_id=getattr(context, "aws_request_id", None),
     )
     data = awslogs_data(event)  # not a subscription event: raises, nothing done (misrouted)
@@ -48,7 +54,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return process(batch, job, budget=TimeBudget.from_context(context, 5.0))
 
 
-def _rejected(job: dict[str, Any], code: str, reason: str, start: str) -> dict[str, Any]:
+def _rejected(job: LogProcessorSettings, code: str, reason: str, start: str) -> dict[str, Any]:
     """An event that can never be processed: logged with its reason and counted, not raised
     (a retry of the same bytes would fail the same way)."""
     log.error(f"rejected: {reason}", code=code, payload_start=start)
@@ -58,7 +64,7 @@ def _rejected(job: dict[str, Any], code: str, reason: str, start: str) -> dict[s
 
 def process(
     batch: LogBatch,
-    job: dict[str, Any],
+    job: LogProcessorSettings,
     *,
     budget: TimeBudget,
     out: TextIO | None = None,
@@ -66,32 +72,21 @@ def process(
     now: datetime | None = None,
 ) -> dict[str, Any]:
     """Run the processor's action on a decoded batch; clients and clock may be injected."""
-    if not selected(batch.log_group, job):
+    if not job.selected(batch.log_group):
         return {"status": "not-selected", "log_group": batch.log_group}
-    action = job.get("action")
-    if action == "lambda-report-metrics":
+    if isinstance(job, ReportMetricsSettings):
         return report_metrics_action(batch, job, out or sys.stdout)
-    if action == "pattern-alert":
+    if isinstance(job, PatternAlertSettings):
         return pattern_alert_action(batch, job, budget, clients or {}, now or datetime.now(UTC))
-    raise ValueError(f"unknown log processor action {action!r} in $OPS_JOB")
+    raise ValueError(f"unknown log processor action {job.action!r} in $OPS_JOB")
 
 
-def selected(log_group: str, job: dict[str, Any]) -> bool:
-    """Whether the processor wants this group. Only prefix processors list their groups: their
-    account-level policy delivers every log group of the account to the function."""
-    wanted = job.get("log_groups")
-    if not wanted:
-        return True
-    names = {g for g in wanted if not g.endswith("*")}
-    prefixes = tuple(g[:-1] for g in wanted if g.endswith("*"))
-    return log_group in names or log_group.startswith(prefixes)
-
-
-def report_metrics_action(batch: LogBatch, job: dict[str, Any], out: TextIO) -> dict[str, Any]:
+def report_metrics_action(
+    batch: LogBatch, job: ReportMetricsSettings, out: TextIO
+) -> dict[str, Any]:
     report = report_metrics.parse_batch(batch)
     stamp = report_metrics.batch_time(batch, int(time.time() * 1000))
-    namespace = str(job.get("namespace", "ops/Lambda"))
-    lines = report_metrics.write_metrics(report, namespace, stamp, out)
+    lines = report_metrics.write_metrics(report, job.namespace, stamp, out)
     result = {"status": "done", "log_group": batch.log_group, "emf_lines": lines}
     result.update(report.as_dict())
     if report.malformed:
@@ -102,7 +97,7 @@ def report_metrics_action(batch: LogBatch, job: dict[str, Any], out: TextIO) -> 
 
 def pattern_alert_action(
     batch: LogBatch,
-    job: dict[str, Any],
+    job: PatternAlertSettings,
     budget: TimeBudget,
     clients: dict[str, Any],
     now: datetime,
@@ -133,16 +128,16 @@ def _client(clients: dict[str, Any], service: str) -> Any:
     return clients[service]
 
 
-def _sink(job: dict[str, Any], clients: dict[str, Any]) -> Any:
+def _sink(job: PatternAlertSettings, clients: dict[str, Any]) -> Any:
     from functions.logs.sinks import SnsSink, WebhookSink
 
-    if job.get("topic"):
-        return SnsSink(_client(clients, "sns"), str(job["topic"]))
-    fmt = str(job.get("webhook_format") or "slack")
-    return WebhookSink(_client(clients, "secretsmanager"), str(job["webhook_secret"]), format=fmt)
+    if job.topic:
+        return SnsSink(_client(clients, "sns"), job.topic)
+    fmt = job.webhook_format or "slack"
+    return WebhookSink(_client(clients, "secretsmanager"), str(job.webhook_secret), format=fmt)
 
 
-def _limiter(job: dict[str, Any], clients: dict[str, Any]) -> Any:
+def _limiter(job: PatternAlertSettings, clients: dict[str, Any]) -> Any:
     from functions.logs.limiter import WindowLimiter
 
     table = os.environ.get(RATE_TABLE_ENV)
@@ -151,13 +146,13 @@ def _limiter(job: dict[str, Any], clients: dict[str, Any]) -> Any:
     return WindowLimiter(
         _client(clients, "dynamodb"),
         table,
-        str(job["name"]),
-        int(job.get("rate_limit", 300)),
-        int(job.get("max_messages", 1)),
+        job.name,
+        job.rate_limit,
+        job.max_messages,
     )
 
 
 def _processor_metrics(
-    job: dict[str, Any], values: dict[str, float], out: TextIO | None = None
+    job: LogProcessorSettings, values: dict[str, float], out: TextIO | None = None
 ) -> None:
-    metrics.emit(values, {"Processor": str(job.get("name"))}, stream=out)
+    metrics.emit(values, {"Processor": job.name}, stream=out)

@@ -17,6 +17,7 @@ from urllib.parse import quote
 
 from functions.logs.decode import LogBatch, LogEvent
 from functions.logs.limiter import WindowLimiter
+from functions.logs.settings import PatternAlertSettings
 from functions.logs.sinks import Sink
 from functions.runtime.budget import TimeBudget
 
@@ -109,7 +110,7 @@ def build_alert(
 
 def alert_batch(
     batch: LogBatch,
-    job: dict[str, Any],
+    job: PatternAlertSettings,
     *,
     sink: Sink,
     limiter: WindowLimiter,
@@ -119,7 +120,7 @@ def alert_batch(
 ) -> AlertReport:
     """One alert for the batch's matches, if the window has room; raises when the sink fails."""
     report = AlertReport(events=len(batch.events))
-    matches = matching(batch, job.get("pattern"), report)
+    matches = matching(batch, job.pattern, report)
     report.matched = len(matches)
     if not matches:
         return report
@@ -127,7 +128,7 @@ def alert_batch(
     if not decision.allowed:
         report.suppressed = len(matches)
         return report
-    alert = build_alert(job["name"], batch, matches, region, int(job.get("sample_lines", 5)))
+    alert = build_alert(job.name, batch, matches, region, job.sample_lines)
     alert["suppressed_before"] = decision.suppressed_before
     try:
         report.receipt = sink.send(alert, budget)
