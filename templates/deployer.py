@@ -49,6 +49,7 @@ from templates.common import (
     s3_arn,
     trust,
 )
+from templates.jobs import copier_job, deployer_job
 
 HANDLER = "functions.deployer.handler.handler"
 COPIER_HANDLER = "functions.deployer.copier.handler"
@@ -92,16 +93,7 @@ def add_deployer(ctx: RenderContext, deployer: Deployer) -> FunctionResources:
 
 def _spec(ctx: RenderContext, deployer: Deployer, bucket: str) -> FunctionSpec:
     own = function_name(ctx.config.stack.name, FAMILY, deployer.name)
-    job = {
-        "prefix": deployer.prefix,
-        "stages": list(deployer.stages),
-        "functions": list(deployable(ctx.config)),
-        "own_function": own,
-        "buckets": {deployer.region: deployer.bucket, **deployer.replica_buckets},
-        "report_prefix": deployer.report_prefix,
-        "smoke_test": deployer.smoke_test,
-        "smoke_event": deployer.smoke_event,
-    }
+    job = deployer_job(deployer, deployable(ctx.config), own)
     return FunctionSpec(
         family=FAMILY,
         name=deployer.name,
@@ -247,14 +239,7 @@ def _add_copier(
 ) -> FunctionResources:
     """The delayed replica's copier: every `every`, copy the primary's uploads that are at
     least `delay` old into this region's bucket (functions/deployer/copier.py)."""
-    assert replica.delay is not None  # check_deployer refuses a delayed replica without one
-    job = {
-        "source_bucket": deployer.bucket,
-        "source_region": deployer.region,
-        "bucket": replica.bucket,
-        "prefix": deployer.prefix,
-        "delay": int(replica.delay),
-    }
+    job = copier_job(deployer, replica)
     fn = add_function(
         ctx,
         FunctionSpec(

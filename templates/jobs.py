@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict
 from typing import Any
 
+from ops.models.deployer import Deployer, Replica
 from ops.models.purge import PurgeJob, S3Purge
 
 # Keys that configure the function or its trigger, not the job the function runs.
@@ -64,6 +65,33 @@ def log_processor_job(item: Any) -> dict[str, Any]:
 def responder_job(item: Any, alarm_name: str) -> dict[str, Any]:
     """$OPS_JOB of a responder: its keys, and the name of the alarm it defines (or "")."""
     return {**job_settings(item), "alarm_name": alarm_name}
+
+
+def deployer_job(deployer: Deployer, functions: Sequence[str], own: str) -> dict[str, Any]:
+    """$OPS_JOB of the deployer: the functions it may deploy, its own name, every region's
+    bucket (a copy runs in each), and the smoke test."""
+    return {
+        "prefix": deployer.prefix,
+        "stages": list(deployer.stages),
+        "functions": list(functions),
+        "own_function": own,
+        "buckets": {deployer.region: deployer.bucket, **deployer.replica_buckets},
+        "report_prefix": deployer.report_prefix,
+        "smoke_test": deployer.smoke_test,
+        "smoke_event": deployer.smoke_event,
+    }
+
+
+def copier_job(deployer: Deployer, replica: Replica) -> dict[str, Any]:
+    """$OPS_JOB of a delayed replica's copier: where from, where to, and how far behind."""
+    assert replica.delay is not None  # check_deployer refuses a delayed replica without one
+    return {
+        "source_bucket": deployer.bucket,
+        "source_region": deployer.region,
+        "bucket": replica.bucket,
+        "prefix": deployer.prefix,
+        "delay": int(replica.delay),
+    }
 
 
 def purge_has_function(job: PurgeJob) -> bool:

@@ -11,11 +11,14 @@ import json
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, Literal
 
 import pytest
 
+from functions.deployer.copier import CopierSettings
+from functions.deployer.deploy import Settings as DeployerSettings
 from functions.logs.settings import LogProcessorSettings
 from functions.logs.settings import settings_of as processor_settings_of
 from functions.purge.handler import settings_of
@@ -26,8 +29,11 @@ from functions.runtime.view import JobView, check, parse, positive
 from ops.config import Config, load_config
 from ops.models.log_processor import FunctionProcessor
 from ops.models.responder import Ec2Native
+from ops.models.user_function import deployable
 from ops.naming import function_name
 from templates.jobs import (
+    copier_job,
+    deployer_job,
     log_processor_job,
     ops_job_value,
     purge_has_function,
@@ -193,6 +199,75 @@ def test_a_log_processor_with_wrong_keys_names_each_of_them() -> None:
     assert "log_groups must be a list of strings or null, got [1]" in message
     with pytest.raises(ValueError, match="unknown log processor action 'metric-filter'"):
         processor_settings_of({**bad, "action": "metric-filter"})
+
+
+# Deployer and copier ------------------------------------------------------------------------------
+
+
+def deployer_jobs() -> Iterator[tuple[str, Config, Any, dict[str, Any]]]:
+    for path, config in configs():
+        deployer = config.deployer
+        if deployer is not None:
+            own = function_name(config.stack.name, "deployer", deployer.name)
+            yield path.name, config, deployer, deployer_job(deployer, deployable(config), own)
+
+
+def test_every_example_deployer_reads_back_through_its_view() -> None:
+    seen = 0
+    for label, config, deployer, rendered in deployer_jobs():
+        job = as_deployed(rendered)
+        view = DeployerSettings.from_job(job, "eu-central-1")
+        fields = plain(dataclasses.asdict(view))
+        assert fields.pop("region") == "eu-central-1", label  # from $AWS_REGION, not the job
+        assert fields == plain(job), label
+        assert view.stages == deployer.stages and view.smoke_event == deployer.smoke_event
+        assert view.functions == tuple(deployable(config)) and view.prefix == deployer.prefix
+        assert view.buckets == {deployer.region: deployer.bucket, **deployer.replica_buckets}
+        assert (view.smoke_test, view.report_prefix) == (
+            deployer.smoke_test,
+            deployer.report_prefix,
+        )
+        seen += 1
+    assert seen >= 2
+
+
+def test_every_delayed_replica_copier_reads_back_through_its_view() -> None:
+    seen = 0
+    for label, _, deployer, _ in deployer_jobs():
+        for region, replica in deployer.replica_settings.items():
+            if not replica.delayed:
+                continue
+            job = as_deployed(copier_job(deployer, replica))
+            view = CopierSettings.from_job(job)
+            assert view == CopierSettings(
+                source_bucket=deployer.bucket,
+                source_region=deployer.region,
+                bucket=replica.bucket,
+                prefix=deployer.prefix,
+                delay=timedelta(seconds=int(replica.delay)),
+            ), (label, region)
+            assert set(job) == {f.name for f in dataclasses.fields(view)}
+            seen += 1
+    assert seen >= 1
+
+
+def test_a_deployer_or_copier_with_wrong_keys_names_each_of_them() -> None:
+    _, _, _, rendered = next(deployer_jobs())
+    bad = {**as_deployed(rendered), "stages": "dev", "buckets": ["b"]}
+    del bad["own_function"]
+    with pytest.raises(SettingsError) as raised:
+        DeployerSettings.from_job(bad, "eu-west-1")
+    message = str(raised.value)
+    assert 'stages must be a list of strings, got "dev"' in message
+    assert 'buckets must be an object, got ["b"]' in message
+    assert "own_function is missing (expected a string)" in message
+    copier = {"source_bucket": "", "source_region": "eu-west-1", "bucket": "b", "delay": "1h"}
+    with pytest.raises(SettingsError) as raised:
+        CopierSettings.from_job(copier)
+    assert str(raised.value) == (
+        '$OPS_JOB: source_bucket must not be empty, got ""; prefix is missing (expected a '
+        'string); delay must be a whole number of seconds, got "1h"'
+    )
 
 
 # The helper itself --------------------------------------------------------------------------------

@@ -35,8 +35,8 @@ from typing import Any
 from functions.runtime import aws, log, metrics
 from functions.runtime.budget import TimeBudget
 from functions.runtime.scheduled import not_a_schedule
-from functions.runtime.settings import SettingsError
 from functions.runtime.settings import job as load_job
+from functions.runtime.view import JobView, check, not_empty, positive
 
 SOURCE_VERSION = "ops-source-version"
 SOURCE_REGION = "ops-source-region"
@@ -50,23 +50,14 @@ class CopyFailed(Exception):
 
 
 @dataclass(frozen=True)
-class CopierSettings:
-    source_bucket: str
-    source_region: str
-    bucket: str
-    prefix: str
-    delay: timedelta
+class CopierSettings(JobView):
+    """The copier's `$OPS_JOB` (templates/jobs.py::copier_job), read by `from_job`."""
 
-    @classmethod
-    def from_job(cls, job: Mapping[str, Any]) -> CopierSettings:
-        texts = {k: job.get(k) for k in ("source_bucket", "source_region", "bucket", "prefix")}
-        bad = sorted(k for k, v in texts.items() if not isinstance(v, str) or not v)
-        delay = job.get("delay")
-        if not isinstance(delay, int) or isinstance(delay, bool) or delay <= 0:
-            bad.append("delay")
-        if bad:
-            raise SettingsError(f"$OPS_JOB: the copier needs {', '.join(bad)}")
-        return cls(**texts, delay=timedelta(seconds=delay))  # type: ignore[arg-type]
+    source_bucket: str = field(metadata=check(not_empty))  # the primary's deploy bucket
+    source_region: str = field(metadata=check(not_empty))
+    bucket: str = field(metadata=check(not_empty))  # this region's
+    prefix: str = field(metadata=check(not_empty))
+    delay: timedelta = field(metadata=check(positive))  # rendered as whole seconds
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,7 @@ from functions.deployer.report import DeployReport, Outcome
 from functions.deployer.zipcheck import check_zip
 from functions.runtime import log
 from functions.runtime.budget import TimeBudget
+from functions.runtime.view import parse
 
 DUPLICATE = "duplicate event: the alias already runs this upload"
 SAME_CODE = "the alias already runs this code"
@@ -42,7 +43,7 @@ class Failed(Exception):
 
 @dataclass(frozen=True)
 class Settings:
-    """The deployer's job ($OPS_JOB) and the region it runs in."""
+    """The deployer's job ($OPS_JOB, templates/jobs.py::deployer_job) and the region it runs in."""
 
     region: str
     prefix: str
@@ -56,17 +57,8 @@ class Settings:
 
     @classmethod
     def from_job(cls, job: Mapping[str, Any], region: str) -> Settings:
-        return cls(
-            region=region,
-            prefix=job["prefix"],
-            stages=tuple(job["stages"]),
-            functions=tuple(job["functions"]),
-            own_function=job["own_function"],
-            buckets=dict(job["buckets"]),
-            report_prefix=job["report_prefix"],
-            smoke_test=bool(job.get("smoke_test", False)),
-            smoke_event=dict(job.get("smoke_event") or {}),
-        )
+        """The job's keys, checked, and `region` (`$AWS_REGION`: where this copy runs)."""
+        return parse(cls, {**job, "region": region})
 
     @property
     def bucket(self) -> str | None:

@@ -16,20 +16,16 @@ from typing import Any
 
 from functions.purge.report import DeleteGuard
 from functions.purge.settings import PurgeSettings
-from functions.runtime.view import check
+from functions.runtime.view import check, not_empty
 
 PAGE_SIZE = 1000  # the most ListObjectsV2 / ListObjectVersions return per call
-
-
-def _not_empty(value: str) -> str | None:
-    return None if value else "must not be empty"
 
 
 @dataclass(frozen=True, kw_only=True)
 class S3Settings(PurgeSettings):
     """An s3 purge job's `$OPS_JOB` (ops/models/purge.py::S3Purge)."""
 
-    bucket: str = field(metadata=check(_not_empty))
+    bucket: str = field(metadata=check(not_empty))
     prefix: str = ""
     exclude: tuple[str, ...] = ()
 

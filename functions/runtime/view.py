@@ -3,9 +3,10 @@
 A family declares its settings once as a frozen dataclass and calls `parse(View, job)` (or
 `View.from_job(job)` through `JobView`) at its entry point; the code below takes the view, never
 the dict. Each field is read by name and its type checked against the annotation: `str`, `int`,
-`float` (an integer too), `bool`, `tuple[str, ...]` (a JSON list), `Mapping[str, X]` / `dict`
-(a JSON object), `Literal[...]`, and `X | None`; a field with a default may be left out. A check
-of its own goes in the field's metadata (`check(fn)`: an error string or None).
+`float` (an integer too), `bool`, `timedelta` (whole seconds, as `ops` renders a duration),
+`tuple[str, ...]` (a JSON list), `Mapping[str, X]` / `dict` (a JSON object), `Literal[...]`, and
+`X | None`; a field with a default may be left out. A check of its own goes in the field's
+metadata (`check(fn)`: an error string or None).
 
 Every wrong or missing key is named in one `SettingsError` ("$OPS_JOB: max_deletes must be an
 integer or null, got "ten""), so a bad deploy says all that is wrong at once. Keys the view does
@@ -19,6 +20,7 @@ import json
 import types
 import typing
 from collections.abc import Callable, Mapping
+from datetime import timedelta
 from typing import Any, Self, TypeVar, Union
 
 from functions.runtime.settings import JOB_ENV, SettingsError
@@ -26,7 +28,13 @@ from functions.runtime.settings import job as load_job
 
 T = TypeVar("T")
 Check = Callable[[Any], "str | None"]
-_NAMES = {str: "a string", int: "an integer", float: "a number", bool: "true or false"}
+_NAMES = {
+    str: "a string",
+    int: "an integer",
+    float: "a number",
+    bool: "true or false",
+    timedelta: "a whole number of seconds",
+}
 
 
 class _Wrong(Exception):
@@ -39,7 +47,12 @@ def check(fn: Check) -> dict[str, Check]:
 
 
 def positive(value: Any) -> str | None:
-    return None if value is None or value > 0 else "must be greater than 0"
+    """A number or duration above zero."""
+    return None if value is None or value > type(value)() else "must be greater than 0"
+
+
+def not_empty(value: Any) -> str | None:
+    return None if value else "must not be empty"
 
 
 def parse(cls: type[T], job: Mapping[str, Any]) -> T:
@@ -117,21 +130,30 @@ def _convert(hint: Any, value: Any) -> Any:
 
 
 def _scalar(hint: Any, value: Any) -> Any:
-    if hint is bool:
-        if isinstance(value, bool):
-            return value
-    elif hint is int:
-        if isinstance(value, int) and not isinstance(value, bool):
-            return value
-    elif hint is float:
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            return float(value)
-    elif hint is str:
-        if isinstance(value, str):
-            return value
-    else:
+    if hint not in _SCALARS:
         raise TypeError(f"a job view cannot read {hint!r}")
-    raise _Wrong
+    accepts, make = _SCALARS[hint]
+    if not accepts(value):
+        raise _Wrong
+    return make(value)
+
+
+def _whole(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+# annotation -> (which JSON values it takes, the value the view holds)
+_SCALARS: dict[Any, tuple[Callable[[Any], bool], Callable[[Any], Any]]] = {
+    bool: (lambda v: isinstance(v, bool), _same),
+    int: (_whole, _same),
+    float: (lambda v: _whole(v) or isinstance(v, float), float),
+    str: (lambda v: isinstance(v, str), _same),
+    timedelta: (_whole, lambda v: timedelta(seconds=v)),
+}
 
 
 def _literal(allowed: tuple[Any, ...], value: Any) -> Any:
