@@ -4,9 +4,11 @@ one way to run a target at a fixed time."""
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -14,8 +16,23 @@ from botocore.exceptions import ClientError
 from functions.purge.handler import settings_of
 from functions.purge.report import PurgeReport
 from functions.runtime.budget import TimeBudget
+from ops.config import parse_config
+from templates.jobs import ops_job_value, purge_job
 
 NOW = datetime(2026, 1, 15, 12, 0, tzinfo=UTC)
+NO_CAPS = {"max_deletes": 0, "max_delete_percent": 0}  # 0 is "no limit": rendered as null
+
+
+def job_for(**item: Any) -> dict[str, Any]:
+    """`$OPS_JOB` as rendered for one `[[purge]]` table (on an hourly schedule, no caps unless
+    `item` sets them), parsed back from its JSON as the function reads it."""
+    table = {"schedule": "rate(1 hour)", **NO_CAPS, **item}
+    config = parse_config({"stack": {"name": "acme-ops"}, "purge": [table]}, Path("t.toml"))
+    [job] = config.purge
+    parsed: dict[str, Any] = json.loads(ops_job_value(purge_job(job)))
+    return parsed
+
+
 DAY = timedelta(days=1)
 
 

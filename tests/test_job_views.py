@@ -357,3 +357,48 @@ def test_the_helper_refuses_a_type_it_cannot_check() -> None:
 
     with pytest.raises(TypeError, match="cannot read"):
         parse(Odd, {"when": 1})
+
+
+# No raw lookups come back ---------------------------------------------------------------------
+
+RAW_LOOKUP = re.compile(r"\bjob(?:\.get\(|\[)")
+VIEW_CODE = {Path("functions/runtime/view.py")}  # reads each field of a view by name
+
+
+def function_sources() -> Iterator[tuple[Path, str]]:
+    for path in sorted((ROOT / "functions").rglob("*.py")):
+        yield path.relative_to(ROOT), path.read_text()
+
+
+def test_no_function_looks_a_setting_up_in_the_raw_job() -> None:
+    found = [
+        f"{path}:{number}: {line.strip()}"
+        for path, text in function_sources()
+        if path not in VIEW_CODE
+        for number, line in enumerate(text.splitlines(), 1)
+        if RAW_LOOKUP.search(line)
+    ]
+    assert found == [], "read the family's view (functions/runtime/view.py) instead:\n" + "\n".join(
+        found
+    )
+
+
+def test_every_job_loaded_is_parsed_into_a_view_on_the_spot() -> None:
+    loads = [
+        (path, line.strip())
+        for path, text in function_sources()
+        for line in text.splitlines()
+        if "load_job()" in line and "def " not in line
+    ]
+    assert len(loads) >= 5  # purge, responders, logs, deployer, copier
+    for path, line in loads:
+        assert re.search(r"(settings_of|from_job)\(load_job\(\)", line) or path in VIEW_CODE, (
+            path,
+            line,
+        )
+
+
+def test_the_raw_lookup_check_sees_what_it_must_refuse() -> None:
+    assert RAW_LOOKUP.search('    prefix = job.get("prefix", "")')
+    assert RAW_LOOKUP.search("    cutoff = now - timedelta(seconds=int(job['older_than']))")
+    assert not RAW_LOOKUP.search("    prefix = job.prefix  # not job_get(")

@@ -21,6 +21,7 @@ from functions.runtime import settings
 from functions.runtime.budget import TimeBudget
 from tests.conftest import REGION
 from tests.test_logs_decode import subscription_event
+from tests.test_logs_report_metrics import job_for
 
 NOW = datetime(2025, 1, 1, 12, 0, 30, tzinfo=UTC)
 TABLE = "acme-rate"
@@ -64,8 +65,8 @@ def alert(clients: dict[str, Any], job: dict[str, Any], lines: list[str], now: d
 
 
 def sns_job(topic: str, **extra: Any) -> dict[str, Any]:
-    job = {"name": "errors", "action": "pattern-alert", "topic": topic, "pattern": r"\[ERROR\]"}
-    return {**job, "rate_limit": 300, "max_messages": 1, "sample_lines": 5, **extra}
+    job = job_for(name="errors", action="pattern-alert", topic=topic, pattern=r"\[ERROR\]")
+    return {**job, **extra}
 
 
 def test_a_flood_becomes_one_sns_message_with_a_count(aws: dict[str, Any]) -> None:
@@ -146,8 +147,14 @@ def webhook() -> Iterator[str]:
 
 
 def webhook_job(**extra: Any) -> dict[str, Any]:
-    job = {"name": "payments", "action": "pattern-alert", "webhook_secret": "acme/hook"}
-    return {**job, "rate_limit": 60, "max_messages": 1, "sample_lines": 1, **extra}
+    job = job_for(
+        name="payments",
+        action="pattern-alert",
+        webhook_secret="acme/hook",
+        rate_limit="1m",
+        sample_lines=1,
+    )
+    return {**job, **extra}
 
 
 def test_webhook_url_comes_from_secrets_manager(aws: dict[str, Any], webhook: str) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,9 +14,21 @@ from functions.logs.handler import handler, process
 from functions.logs.report_metrics import parse_batch
 from functions.logs.settings import settings_of
 from functions.runtime.budget import TimeBudget
+from ops.config import parse_config
+from templates.jobs import log_processor_job, ops_job_value
 from tests.test_logs_decode import log_events, subscription_event
 
-JOB = {"name": "lambda-reports", "action": "lambda-report-metrics", "namespace": "acme/Lambda"}
+
+def job_for(**item: Any) -> dict[str, Any]:
+    """`$OPS_JOB` as rendered for one `[[log_processor]]` table, parsed back from its JSON."""
+    table = {"log_groups": ["/aws/lambda/api"], **item}
+    config = parse_config({"stack": {"name": "acme-ops"}, "log_processor": [table]}, Path("t.toml"))
+    [processor] = config.log_processor
+    job: dict[str, Any] = json.loads(ops_job_value(log_processor_job(processor)))
+    return job
+
+
+JOB = job_for(name="lambda-reports", action="lambda-report-metrics", namespace="acme/Lambda")
 
 
 def text_report(

@@ -11,15 +11,11 @@ import pytest
 from moto import mock_aws
 
 from functions.purge import ebs_snapshots
-from tests.purge_helpers import DAY, NOW, FakeClock, FaultyClient, run_target
+from tests.purge_helpers import DAY, NOW, FakeClock, FaultyClient, job_for, run_target
 
-JOB = {
-    "name": "nightly-snapshots",
-    "target": "ebs-snapshots",
-    "tags": {"backup": "nightly"},
-    "older_than": 30 * 86400,
-    "dry_run": False,
-}
+JOB = job_for(
+    name="nightly-snapshots", target="ebs-snapshots", tags={"backup": "nightly"}, older_than="30d"
+)
 
 
 class Ec2(FaultyClient):

@@ -15,18 +15,11 @@ from moto import mock_aws
 
 from functions.purge import lambda_versions
 from functions.purge.pacing import TokenBucket
-from tests.purge_helpers import DAY, NOW, FakeClock, FaultyClient, error, run_target
+from tests.purge_helpers import DAY, NOW, FakeClock, FaultyClient, error, job_for, run_target
 
-JOB = {
-    "name": "old-versions",
-    "target": "lambda-versions",
-    "function_prefix": "app-",
-    "tags": {},
-    "keep": 2,
-    "older_than": 7 * 86400,
-    "dry_run": False,
-    "max_rate": 5.0,
-}
+JOB = job_for(
+    name="old-versions", target="lambda-versions", function_prefix="app-", keep=2, older_than="7d"
+)
 
 
 class Lambda(FaultyClient):

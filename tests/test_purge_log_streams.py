@@ -10,17 +10,11 @@ import pytest
 from moto import mock_aws
 
 from functions.purge import log_streams
-from tests.purge_helpers import NOW, FakeClock, FaultyClient, run_target
+from tests.purge_helpers import NOW, FakeClock, FaultyClient, job_for, run_target
 
 NOW_MS = int(NOW.timestamp() * 1000)
 DAY_MS = 86_400_000
-JOB = {
-    "name": "quiet-streams",
-    "target": "log-streams",
-    "log_group_prefix": "/app/",
-    "older_than": 7 * 86400,
-    "dry_run": False,
-}
+JOB = job_for(name="quiet-streams", target="log-streams", log_group_prefix="/app/", older_than="7d")
 # stream -> (created days ago, last event days ago or None for an empty stream)
 STREAMS = {
     "quiet": (40, 20),

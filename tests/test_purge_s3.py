@@ -23,11 +23,12 @@ from moto import mock_aws
 from functions.purge import s3 as purge
 from functions.purge.s3 import Pacer
 from functions.runtime.budget import TimeBudget
+from tests.purge_helpers import job_for
 
 BUCKET = "acme-media"
 T0 = datetime(2030, 1, 1, 12, 0, 0, tzinfo=UTC)  # `now` of every run
 HOUR = timedelta(hours=1)
-JOB = {"name": "tmp-images", "target": "s3", "bucket": BUCKET, "prefix": "tmp/", "older_than": 3600}
+JOB = job_for(name="tmp-images", target="s3", bucket=BUCKET, prefix="tmp/", older_than="1h")
 
 
 @pytest.fixture
