@@ -24,6 +24,7 @@ import boto3
 from functions.responders.alarm import parse_event
 from functions.responders.markers import MarkerStore
 from functions.responders.respond import Deps, respond
+from functions.responders.settings import settings_of
 from tests.moto_server import moto_server
 
 REGION, N, CEILING = "eu-west-1", 5, 1000
@@ -93,7 +94,8 @@ def run_responder(endpoint: str) -> tuple[int, int, int, float]:
     for event in deliveries("users"):
         [alarm] = parse_event(event)
         acted += (
-            respond({**JOB, "table": "users"}, alarm, deps, datetime.now(UTC)).status == "acted"
+            respond(settings_of({**JOB, "table": "users"}), alarm, deps, datetime.now(UTC)).status
+            == "acted"
         )
     elapsed = time.perf_counter() - start
     calls = sum(world["calls"].values())  # type: ignore[attr-defined]

@@ -7,6 +7,7 @@ each wrong key.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import re
 from collections.abc import Iterator, Mapping
@@ -21,6 +22,7 @@ from functions.deployer.copier import CopierSettings
 from functions.deployer.deploy import Settings as DeployerSettings
 from functions.logs.settings import LogProcessorSettings
 from functions.logs.settings import settings_of as processor_settings_of
+from functions.purge.continuation import fingerprint
 from functions.purge.handler import settings_of
 from functions.responders.settings import ResponderSettings
 from functions.responders.settings import settings_of as responder_settings_of
@@ -99,6 +101,9 @@ def test_every_example_purge_job_reads_back_through_its_targets_view() -> None:
             if name in ("max_deletes", "max_delete_percent") and wanted == 0:
                 wanted = None  # 0 is "no limit", rendered as null
             assert getattr(view, name) == wanted, (label, name)
+        # A hand-off's fingerprint is the digest of the job as rendered, whatever the view holds.
+        text = json.dumps(job, sort_keys=True, separators=(",", ":"))
+        assert fingerprint(view) == hashlib.sha256(text.encode()).hexdigest()[:32], label
         seen.add(item.target)
     assert seen == {"s3", "lambda-versions", "ebs-snapshots", "log-streams"}
 
