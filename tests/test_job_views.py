@@ -289,6 +289,7 @@ class Sample(JobView):
     mode: Literal["a", "b"] = "a"
     limit: int | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
+    wait: timedelta = field(default=timedelta(minutes=1), metadata=check(positive))
 
 
 def test_the_helper_reads_each_type_and_leaves_unknown_keys_alone() -> None:
@@ -303,6 +304,7 @@ def test_the_helper_reads_each_type_and_leaves_unknown_keys_alone() -> None:
             "mode": "b",
             "limit": None,
             "extra": {"k": [1, {"z": None}]},
+            "wait": 90,
             "newer_key": "ignored",
         }
     )
@@ -315,6 +317,7 @@ def test_the_helper_reads_each_type_and_leaves_unknown_keys_alone() -> None:
         names=("x", "y"),
         mode="b",
         extra={"k": [1, {"z": None}]},
+        wait=timedelta(seconds=90),
     )
     assert isinstance(view.rate, float) and Sample.from_job({"name": "m"}) == Sample(name="m")
     with pytest.raises(dataclasses.FrozenInstanceError):
@@ -334,6 +337,8 @@ def test_the_helper_reads_each_type_and_leaves_unknown_keys_alone() -> None:
         ("names", ["x", 2], 'names must be a list of strings, got ["x", 2]'),
         ("mode", "c", 'mode must be one of "a", "b", got "c"'),
         ("limit", "ten", 'limit must be an integer or null, got "ten"'),
+        ("wait", 1.5, "wait must be a whole number of seconds, got 1.5"),
+        ("wait", 0, "wait must be greater than 0, got 0"),
     ],
 )
 def test_a_wrong_type_is_one_settings_error_naming_the_key(key: str, value: Any, said: str) -> None:

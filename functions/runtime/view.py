@@ -1,12 +1,12 @@
 """Typed, read-only views of a function's job: a frozen dataclass built from `$OPS_JOB`.
 
-A family declares its settings once as a frozen dataclass and calls `parse(View, job)` (or
-`View.from_job(job)` through `JobView`) at its entry point; the code below takes the view, never
-the dict. Each field is read by name and its type checked against the annotation: `str`, `int`,
-`float` (an integer too), `bool`, `timedelta` (whole seconds, as `ops` renders a duration),
-`tuple[str, ...]` (a JSON list), `Mapping[str, X]` / `dict` (a JSON object), `Literal[...]`, and
-`X | None`; a field with a default may be left out. A check of its own goes in the field's
-metadata (`check(fn)`: an error string or None).
+A family declares its settings once as a frozen dataclass and its handler calls
+`parse(View, job)` (or `View.from_job(job)` through `JobView`) on `settings.job()`; the code
+below takes the view, never the dict. Each field is read by name and its type checked against
+the annotation: `str`, `int`, `float` (an integer too), `bool`, `timedelta` (whole seconds, as
+`ops` renders a duration), `tuple[str, ...]` (a JSON list), `Mapping[str, X]` / `dict` (a JSON
+object), `Literal[...]`, and `X | None`; a field with a default may be left out. A check of its
+own goes in the field's metadata (`check(fn)`: an error string or None).
 
 Every wrong or missing key is named in one `SettingsError` ("$OPS_JOB: max_deletes must be an
 integer or null, got "ten""), so a bad deploy says all that is wrong at once. Keys the view does
@@ -24,7 +24,6 @@ from datetime import timedelta
 from typing import Any, Self, TypeVar, Union
 
 from functions.runtime.settings import JOB_ENV, SettingsError
-from functions.runtime.settings import job as load_job
 
 T = TypeVar("T")
 Check = Callable[[Any], "str | None"]
@@ -85,15 +84,11 @@ def parse(cls: type[T], job: Mapping[str, Any]) -> T:
 
 
 class JobView:
-    """A mixin for a view dataclass: `View.from_job(job)` and `View.load()` (from `$OPS_JOB`)."""
+    """A mixin for a view dataclass: `View.from_job(job)` is `parse(View, job)`."""
 
     @classmethod
     def from_job(cls, job: Mapping[str, Any]) -> Self:
         return parse(cls, job)
-
-    @classmethod
-    def load(cls) -> Self:
-        return parse(cls, load_job())
 
 
 def describe(hint: Any) -> str:
