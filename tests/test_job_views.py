@@ -23,14 +23,16 @@ from functions.deployer.deploy import Settings as DeployerSettings
 from functions.logs.settings import LogProcessorSettings
 from functions.logs.settings import settings_of as processor_settings_of
 from functions.purge.continuation import fingerprint
-from functions.purge.handler import settings_of
-from functions.responders.settings import ResponderSettings
+from functions.purge.handler import settings_of, target_module
+from functions.purge.settings import PurgeSettings
+from functions.responders.settings import ResponderSettings, action_module
 from functions.responders.settings import settings_of as responder_settings_of
 from functions.runtime.settings import SettingsError
 from functions.runtime.view import JobView, check, parse, positive
 from ops.config import Config, load_config
 from ops.models.log_processor import FunctionProcessor
-from ops.models.responder import Ec2Native
+from ops.models.purge import PURGE_TARGETS
+from ops.models.responder import RESPONDER_ACTIONS, Ec2Native
 from ops.models.user_function import deployable
 from ops.naming import function_name
 from templates.jobs import (
@@ -45,6 +47,7 @@ from templates.jobs import (
 from tests.conftest import ROOT
 
 EXAMPLES = [ROOT / "ops.toml", *sorted((ROOT / "examples").glob("*.toml"))]
+FUNCTION_ACTIONS = {a for a, model in RESPONDER_ACTIONS.items() if model is not Ec2Native}
 
 
 def configs() -> Iterator[tuple[Path, Config]]:
@@ -79,6 +82,15 @@ def assert_view_is_the_job(view: Any, job: Mapping[str, Any]) -> None:
     assert {k: fields[k] for k in defaults} == plain(defaults)
 
 
+def test_every_target_and_action_module_declares_a_view_of_its_own() -> None:
+    for target in PURGE_TARGETS:
+        view = target_module(target).Settings
+        assert issubclass(view, PurgeSettings) and view is not PurgeSettings, target
+    for action in FUNCTION_ACTIONS:
+        view = action_module(action).Settings
+        assert issubclass(view, ResponderSettings) and view is not ResponderSettings, action
+
+
 # Purge --------------------------------------------------------------------------------------------
 
 
@@ -105,7 +117,7 @@ def test_every_example_purge_job_reads_back_through_its_targets_view() -> None:
         text = json.dumps(job, sort_keys=True, separators=(",", ":"))
         assert fingerprint(view) == hashlib.sha256(text.encode()).hexdigest()[:32], label
         seen.add(item.target)
-    assert seen == {"s3", "lambda-versions", "ebs-snapshots", "log-streams"}
+    assert seen == set(PURGE_TARGETS)  # every target has an example job to read back
 
 
 def test_a_purge_job_with_wrong_keys_names_each_of_them_once() -> None:
@@ -151,7 +163,7 @@ def test_every_example_responder_reads_back_through_its_actions_view() -> None:
                 wanted = None if wanted is None else dataclasses.asdict(wanted)
             assert getattr(view, name) == wanted, (label, name)
         seen.add(item.action)
-    assert seen == {"dynamodb-scale", "rds-extend-storage", "lambda-concurrency", "notify"}
+    assert seen == FUNCTION_ACTIONS  # every action with a function has an example
 
 
 def test_a_responder_with_wrong_keys_names_each_of_them() -> None:
