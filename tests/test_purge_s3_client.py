@@ -9,13 +9,20 @@ from typing import Any
 
 import boto3
 import pytest
+from botocore.handlers import _looks_like_special_case_error
 from botocore.utils import parse_timestamp as botocore_parse
 from hypothesis import given
 from hypothesis import strategies as st
 from moto import mock_aws
 
 from functions.purge import s3 as purge
-from functions.runtime.aws import build_client, parse_timestamp
+from functions.runtime.aws import (
+    PARSED_ONCE,
+    build_client,
+    parse_once,
+    parse_timestamp,
+    whole_s3_result,
+)
 
 FORMS = [
     "2024-05-01T10:00:00.000Z",  # ListObjectsV2 / ListObjectVersions
@@ -101,3 +108,61 @@ def test_the_purge_client_parses_with_fromisoformat_and_the_default_client_does_
     assert ours["LastModified"] == theirs["LastModified"]
     assert ours["LastModified"].tzinfo is UTC  # what fromisoformat gives for "Z"
     assert theirs["LastModified"].tzinfo is not UTC  # dateutil's tzutc()
+
+
+# botocore's check for an S3 error in a 200 response, replaced for the purge's bulk calls.
+LISTED = b'<?xml version="1.0" encoding="UTF-8"?>\n<ListBucketResult xmlns="x"><Name>b</Name>'
+WHOLE = LISTED + b"</ListBucketResult>"
+ERROR = b'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>InternalError</Code></Error>'
+
+
+@pytest.mark.parametrize(
+    ("body", "whole"),
+    [
+        (WHOLE, True),
+        (WHOLE + b"\n", True),
+        (b"<DeleteResult/>", True),
+        (b"", True),  # botocore leaves an empty body to the parser too
+        (ERROR, False),  # an error in a 200 response: a 500 to retry
+        (WHOLE[:-7], False),  # cut off mid-stream
+        (LISTED, False),
+        (b"not xml", False),
+    ],
+)
+def test_whole_s3_result_answers_as_botocores_check(body: bytes, whole: bool) -> None:
+    assert whole_s3_result(body) is whole
+    assert _looks_like_special_case_error(200, body) is (not whole)
+
+
+def status_after_check(s3: Any, operation: str, body: bytes) -> int:
+    model = s3.meta.service_model.operation_model(operation)
+    response = {"status_code": 200, "body": body, "headers": {}}
+    s3.meta.events.emit(
+        f"before-parse.s3.{operation}",
+        operation_model=model,
+        response_dict=response,
+        customized_response_dict={},
+    )
+    return int(response["status_code"])
+
+
+def test_parse_once_checks_bulk_calls_without_a_tree_and_leaves_other_clients_alone() -> None:
+    s3 = parse_once(build_client("s3", 1, 1, region="us-east-1"))
+    other = build_client("s3", 1, 1, region="us-east-1")
+    parse_once(s3)  # a second time changes nothing
+    for operation in PARSED_ONCE:
+        assert status_after_check(s3, operation, ERROR) == 500
+        assert status_after_check(s3, operation, WHOLE[:-7]) == 500
+        assert status_after_check(s3, operation, WHOLE) == 200
+    # Well-formed only at its ends: botocore's check (a whole parse) fails it, the root-and-end
+    # check does not; so the other client, and CopyObject on this one, kept botocore's.
+    odd = b"<ListBucketResult><Name></ListBucketResult>"
+    assert status_after_check(s3, "ListObjectsV2", odd) == 200
+    assert status_after_check(other, "ListObjectsV2", odd) == 500
+    assert status_after_check(s3, "CopyObject", odd) == 500
+    assert status_after_check(s3, "CopyObject", ERROR) == 500
+
+
+def test_the_purge_client_parses_bulk_responses_once() -> None:
+    s3 = purge.s3_client()
+    assert status_after_check(s3, "ListObjectsV2", b"<R><Name></R>") == 200

@@ -114,9 +114,10 @@ def _purge(s3: Any, job: S3Job, cutoff: datetime, start: str | None, pipeline: P
 
 
 def s3_client() -> Any:
-    """The shared S3 client, with retries for SlowDown bursts, a connection per worker, and
-    listing timestamps parsed with `fromisoformat` (see `functions.runtime.aws`)."""
-    from functions.runtime.aws import client
+    """The shared S3 client, with retries for SlowDown bursts, a connection per worker,
+    listing timestamps parsed with `fromisoformat` and list and delete responses parsed once
+    (see `functions.runtime.aws`)."""
+    from functions.runtime.aws import client, parse_once
 
     pool = WORKERS + MAX_RANGES + 2  # deletes, parallel listings, the listing and a spare
-    return client("s3", max_attempts=MAX_ATTEMPTS, max_pool=pool, iso_timestamps=True)
+    return parse_once(client("s3", max_attempts=MAX_ATTEMPTS, max_pool=pool, iso_timestamps=True))
