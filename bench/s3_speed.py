@@ -154,9 +154,12 @@ def serve(port: int, count: int, latency: tuple[float, float], limit: float, rea
     server.serve_forever()
 
 
-def purge_child(port: int, one_listing: bool, go: Any, results: Any) -> None:
-    """One purge run in its own process, so that process alone is held to the CPU share."""
+def purge_child(port: int, memory: int, one_listing: bool, go: Any, results: Any) -> None:
+    """One purge run in its own process, so that process alone is held to the CPU share; it is
+    told its memory size as Lambda tells a function (0: unthrottled, not told)."""
     os.environ.update({**FAKE_ENV, "AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}"})
+    if memory:
+        os.environ["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"] = str(memory)
     from functions.purge import s3 as purge
     from functions.runtime.budget import TimeBudget
 
@@ -166,7 +169,9 @@ def purge_child(port: int, one_listing: bool, go: Any, results: Any) -> None:
         s3_prefetch.SPLIT_AFTER = 10**9
     purge.s3_client()  # the client is built once per container, before the first invocation
     go.wait()
-    job = {"name": "bench", "bucket": "bench", "prefix": "tmp/", "older_than": 3600}
+    job = purge.Settings.from_job(
+        {"name": "bench", "target": "s3", "bucket": "bench", "prefix": "tmp/", "older_than": 3600}
+    )
     start, cpu = time.perf_counter(), time.process_time()
     report = purge.run(job, now=datetime.now(UTC), budget=TimeBudget.seconds(900), event={})
     results.put(
@@ -198,7 +203,7 @@ def one_run(args: argparse.Namespace, memory: int) -> dict[str, Any]:
     ready.wait()
     go, results = multiprocessing.Event(), multiprocessing.Queue()
     child = multiprocessing.Process(
-        target=purge_child, args=(port, args.one_listing, go, results), daemon=True
+        target=purge_child, args=(port, memory, args.one_listing, go, results), daemon=True
     )
     child.start()
     try:

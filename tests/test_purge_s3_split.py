@@ -36,6 +36,8 @@ class PagedS3:
     def __init__(self, objects: dict[str, datetime], page: int) -> None:
         self.objects, self.page = dict(objects), page
         self.lists = 0
+        self.delimited = 0  # of those, `/`-delimited calls (a split's directories)
+        self.probes = 0  # and one-key probes
         self._lock = threading.Lock()
         # The first listing waits after its first page until the split has been decided, so
         # the split is exercised however fast this store answers (no test waits on a clock).
@@ -54,9 +56,27 @@ class PagedS3:
             keys = utf8(k for k in self.objects if k.startswith(prefix))
         return [k for k in keys if k.encode() > start.encode()][:limit]
 
-    def list_objects_v2(self, *, Bucket: str, Prefix: str, StartAfter: str, MaxKeys: int) -> dict:
-        keys = self._after(Prefix, StartAfter, MaxKeys)
-        return {"Contents": [{"Key": k, "LastModified": self.objects[k]} for k in keys]}
+    def list_objects_v2(
+        self, *, Bucket: str, Prefix: str, StartAfter: str, MaxKeys: int = 1000, Delimiter: str = ""
+    ) -> dict:
+        if not Delimiter:
+            self.probes += MaxKeys == 1
+            keys = self._after(Prefix, StartAfter, MaxKeys)
+            return {"Contents": [{"Key": k, "LastModified": self.objects[k]} for k in keys]}
+        # As S3 rolls keys up: everything up to the first delimiter past the prefix is one
+        # CommonPrefix; keys and prefixes together count towards MaxKeys.
+        contents: list[dict[str, Any]] = []
+        prefixes: list[str] = []
+        for key in self._after(Prefix, StartAfter, len(self.objects)):
+            cut = key.find(Delimiter, len(Prefix))
+            if cut < 0:
+                contents.append({"Key": key, "LastModified": self.objects[key]})
+            elif not prefixes or prefixes[-1] != key[: cut + 1]:
+                prefixes.append(key[: cut + 1])
+            if len(contents) + len(prefixes) >= MaxKeys:
+                break
+        self.delimited += 1
+        return {"Contents": contents, "CommonPrefixes": [{"Prefix": p} for p in prefixes]}
 
     def paginate(
         self, *, Bucket: str, Prefix: str, PaginationConfig: dict, StartAfter: str = ""
@@ -93,6 +113,7 @@ def always_split() -> Iterator[None]:
         mock.patch.object(s3_prefetch, "SPLIT_AFTER", 1),
         mock.patch.object(s3_prefetch, "STARVED_SECONDS", -1.0),
         mock.patch.object(s3_prefetch, "PROBE_SHARE", float("inf")),
+        mock.patch.object(s3_prefetch, "CPU_BOUND", float("inf")),  # this store is all CPU
         mock.patch.object(purge, "BATCH_SIZE", 4),
         mock.patch.object(Prefetch, "_split", decided),
     ):
@@ -133,6 +154,69 @@ def test_a_large_prefix_of_directories_is_listed_in_several_ranges() -> None:
     assert got == keys
     assert len(prefetch.ranges) > 2  # split: the keys allowed it
     assert all(r.high is None or r.low is None or r.low < r.high for r in prefetch.ranges)
+
+
+@pytest.mark.usefixtures("always_split")
+def test_a_prefix_of_directories_splits_at_them_with_one_delimited_call_and_one_probe() -> None:
+    keys = [f"tmp/{d:03d}/{i:03d}.jpg" for d in range(20) for i in range(10)]
+    store = PagedS3(dict.fromkeys(keys, T0), page=4)
+    got, prefetch = listed(store, "tmp/", None)
+    assert got == keys
+    assert (store.delimited, store.probes) == (1, 1)  # one probe: is a split worth it here
+    highs = [r.high for r in prefetch.ranges[:-1]]
+    assert len(highs) == s3_prefetch.MAX_RANGES - 1
+    assert all(h is not None and h.startswith("tmp/0") and h.endswith("/") for h in highs)
+
+
+@pytest.mark.usefixtures("always_split")
+def test_keys_without_directories_split_at_characters_found_by_probes() -> None:
+    keys = [f"tmp/{i:04d}.jpg" for i in range(200)]
+    store = PagedS3(dict.fromkeys(keys, T0), page=4)
+    got, prefetch = listed(store, "tmp/", None)
+    assert got == keys
+    assert store.delimited == 1 and store.probes > 1 and len(prefetch.ranges) > 2
+
+
+class Clocks:
+    """A wall clock a second further on at every reading, and a process CPU clock that has
+    run `rate` of the wall time."""
+
+    def __init__(self, rate: float) -> None:
+        self.now, self.rate = 0.0, rate
+
+    def wall(self) -> float:
+        self.now += 1.0
+        return self.now
+
+    def cpu(self) -> float:
+        return self.rate * self.now
+
+
+@pytest.mark.usefixtures("always_split")
+@pytest.mark.parametrize(
+    ("memory", "rate", "splits"),
+    # Rates well clear of the bound: the fake clocks read a tick apart.
+    [("512", 0.6, False), ("512", 0.05, True), ("3008", 2.0, False), (None, 0.3, True)],
+)
+def test_a_process_short_of_cpu_does_not_split(monkeypatch, memory, rate, splits) -> None:
+    """Lambda's share at 512 MB is 29% of a core: a purge using most of it has no CPU for
+    more listing threads; at 5% of a core it waits on the network and splits. Above 1,769 MB
+    (and outside Lambda) the GIL holds the parsing to one core."""
+    if memory is None:
+        monkeypatch.delenv("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", raising=False)
+    else:
+        monkeypatch.setenv("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", memory)
+    keys = [f"tmp/{d:03d}/{i:03d}.jpg" for d in range(20) for i in range(10)]
+    store = PagedS3(dict.fromkeys(keys, T0), page=4)
+    if not splits:
+        store.split_decided.set()  # no split is coming: the first listing must not wait for one
+    job = S3Job(name="t", bucket=BUCKET, prefix="tmp/", older_than=timedelta(hours=1))
+    clocks = Clocks(rate)
+    with mock.patch.object(s3_prefetch, "CPU_BOUND", 0.7):
+        prefetch = Prefetch(store, job, False, None, clock=clocks.wall, cpu_clock=clocks.cpu)
+        got = [e["Key"] for page in prefetch for e in page.get("Contents", ())]
+    assert got == keys
+    assert (len(prefetch.ranges) > 1) == splits
 
 
 def test_boundaries_follow_the_characters_the_keys_use() -> None:
@@ -193,6 +277,7 @@ def test_on_moto_a_split_run_deletes_every_old_object_once(s3: Any) -> None:
         mock.patch.object(s3_prefetch, "SPLIT_AFTER", 1),
         mock.patch.object(s3_prefetch, "STARVED_SECONDS", -1.0),
         mock.patch.object(s3_prefetch, "PROBE_SHARE", float("inf")),
+        mock.patch.object(s3_prefetch, "CPU_BOUND", float("inf")),
     ):
         report = purge.run(
             purge.Settings.from_job(JOB), now=T0, budget=TimeBudget.seconds(120), event={}, s3=s3
