@@ -28,6 +28,7 @@ from functions.responders.settings import settings_of
 from tests.moto_server import moto_server
 
 REGION, N, CEILING = "eu-west-1", 5, 1000
+ACCOUNT = "123456789012"  # the account the sample alarm (tests/events) was raised in
 ALARM = "acme-ops-responder-users-read-capacity"
 JOB = {"name": "users-read-capacity", "action": "dynamodb-scale", "table": "users",
        "capacity": "read", "factor": 1.5, "ceiling": CEILING, "floor": 1, "direction": "up",
@@ -87,9 +88,8 @@ def read_capacity(ddb: object, table: str) -> int:
 def run_responder(endpoint: str) -> tuple[int, int, int, float]:
     world = setup(endpoint, "users")
     client = world["client"]
-    deps = Deps(
-        client, MarkerStore("users-markers", client("dynamodb"), timedelta(minutes=1)), REGION
-    )  # type: ignore[operator]
+    markers = MarkerStore("users-markers", client("dynamodb"), timedelta(minutes=1))  # type: ignore[operator]
+    deps = Deps(client, markers, REGION, ACCOUNT)  # type: ignore[arg-type]
     start, acted = time.perf_counter(), 0
     for event in deliveries("users"):
         [alarm] = parse_event(event)
