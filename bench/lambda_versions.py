@@ -98,13 +98,16 @@ def seed() -> None:
 
 def run_ops(rate: float) -> dict[str, Any]:
     client = Timed(boto3.client("lambda"))
-    job = {
-        "name": "bench",
-        "function_prefix": "app-",
-        "keep": KEEP,
-        "older_than": 1,
-        "max_rate": rate,
-    }
+    job = lambda_versions.Settings.from_job(
+        {
+            "name": "bench",
+            "target": "lambda-versions",
+            "function_prefix": "app-",
+            "keep": KEEP,
+            "older_than": 1,
+            "max_rate": rate,
+        }
+    )
     later = datetime.now(UTC) + timedelta(days=1)
     start = time.monotonic()
     report = lambda_versions.run(

@@ -36,6 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from functions.logs.decode import decode
 from functions.logs.handler import process
+from functions.logs.settings import settings_of
 from functions.runtime.budget import TimeBudget
 from ops.awslogs import encode
 
@@ -175,10 +176,12 @@ JSON_FIELDS = {
 }
 
 
+JOB = settings_of({"name": "bench", "action": "lambda-report-metrics", "namespace": "ops/Lambda"})
+
+
 def ops(data: str) -> int:
     out = io.StringIO()
-    job = {"name": "bench", "action": "lambda-report-metrics", "namespace": "ops/Lambda"}
-    result = process(decode(data), job, budget=TimeBudget.seconds(60), out=out)
+    result = process(decode(data), JOB, budget=TimeBudget.seconds(60), out=out)
     return int(result["reports"])
 
 
