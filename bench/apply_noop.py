@@ -21,6 +21,7 @@ import urllib.parse
 from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run as `python bench/apply_noop.py`: tests/ is not on the path
@@ -152,7 +153,7 @@ def measure(moto_url: str, runs: int) -> dict[str, list[tuple[float, int, list[s
         if first[1] != 0:
             sys.exit(f"the first (creating) apply failed:\n{first[3]}")
         aws = aws_deploy(env, config, template, endpoint)
-        results = {"ops apply --yes": [], "aws cloudformation deploy": []}
+        results: dict[str, list[Any]] = {"ops apply --yes": [], "aws cloudformation deploy": []}
         for _ in range(runs):  # interleaved, so drift in the machine's load hits both alike
             results["ops apply --yes"].append(run(ops_apply, env))
             results["aws cloudformation deploy"].append(run(aws, env))

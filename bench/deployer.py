@@ -95,7 +95,12 @@ def run(name: str, fn: Any) -> list[Any]:
         region = Region(PRIMARY)
         region.function("api")
         delivered: list[dict[str, Any]] = []
-        events = (delivered.append(e) or e for e in stream(region))
+
+        def kept(event: dict[str, Any]) -> dict[str, Any]:
+            delivered.append(event)
+            return event
+
+        events = (kept(e) for e in stream(region))
         started = time.perf_counter()
         with contextlib.redirect_stdout(io.StringIO()):  # the deployer's JSON log lines
             calls = fn(region, events)

@@ -30,6 +30,7 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -185,7 +186,7 @@ def ops(data: str) -> int:
     return int(result["reports"])
 
 
-def rounds(fns: list, data: str) -> list[tuple[list[float], int]]:  # type: ignore[type-arg]
+def rounds(fns: list[Callable[[str], int]], data: str) -> list[tuple[list[float], int]]:
     """Time every function once per round, interleaved, so drift of a shared machine hits all
     alike; per function: its times and its result."""
     times: list[list[float]] = [[] for _ in fns]

@@ -16,6 +16,7 @@ import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -63,7 +64,7 @@ def setup(endpoint: str, table: str) -> dict[str, object]:
     return {"client": client, "calls": calls, "ddb": ddb}
 
 
-def deliveries(table: str) -> list[dict[str, object]]:
+def deliveries(table: str) -> list[dict[str, Any]]:
     base = json.loads(
         (Path(__file__).parent.parent / "tests/events/alarm_sns_threshold.json").read_text()
     )
@@ -79,10 +80,10 @@ def deliveries(table: str) -> list[dict[str, object]]:
     return out
 
 
-def read_capacity(ddb: object, table: str) -> int:
+def read_capacity(ddb: Any, table: str) -> int:
     return int(
         ddb.describe_table(TableName=table)["Table"]["ProvisionedThroughput"]["ReadCapacityUnits"]
-    )  # type: ignore[attr-defined]
+    )
 
 
 def run_responder(endpoint: str) -> tuple[int, int, int, float]:

@@ -207,7 +207,8 @@ def one_run(args: argparse.Namespace, memory: int) -> dict[str, Any]:
     )
     server.start()
     ready.wait()
-    go, results = multiprocessing.Event(), multiprocessing.Queue()
+    go = multiprocessing.Event()
+    results: multiprocessing.Queue[dict[str, Any]] = multiprocessing.Queue()
     child = multiprocessing.Process(
         target=purge_child, args=(port, memory, args.one_listing, go, results), daemon=True
     )

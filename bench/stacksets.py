@@ -119,11 +119,11 @@ class Calls:
                     calls.seen[f"{client.meta.service_model.service_name}:{operation}"] += 1
             return original(client, operation, params)
 
-        botocore.client.BaseClient._make_api_call = counted  # type: ignore[method-assign]
+        botocore.client.BaseClient._make_api_call = counted
         try:
             yield self
         finally:
-            botocore.client.BaseClient._make_api_call = original  # type: ignore[method-assign]
+            botocore.client.BaseClient._make_api_call = original
 
     def take(self) -> Counter[str]:
         with self._lock:
@@ -172,7 +172,7 @@ def service_work(targets: list[str], regions: list[str]) -> Work:
                 if stack.status == "CREATE_COMPLETE":
                     work.stacks += 1
                     work.resources += sum(1 for r in stack.stack_resources if r is not None)
-            work.functions += len(lambda_backends[account][region].list_functions())
+            work.functions += len(list(lambda_backends[account][region].list_functions()))
     return work
 
 
