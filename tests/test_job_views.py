@@ -424,3 +424,17 @@ def test_the_raw_lookup_check_sees_what_it_must_refuse() -> None:
     assert RAW_LOOKUP.search('    prefix = job.get("prefix", "")')
     assert RAW_LOOKUP.search("    cutoff = now - timedelta(seconds=int(job['older_than']))")
     assert not RAW_LOOKUP.search("    prefix = job.prefix  # not job_get(")
+
+
+@pytest.mark.parametrize(
+    ("read", "job", "message"),
+    [
+        (settings_of, {"name": "x"}, "$OPS_JOB: target is missing (expected a string)"),
+        (responder_settings_of, {"action": 3}, "$OPS_JOB: action must be a string, got 3"),
+        (processor_settings_of, ["a"], '$OPS_JOB must be a JSON object, got ["a"]'),
+    ],
+)
+def test_the_key_that_picks_the_view_is_checked_like_any_field(read, job, message) -> None:
+    with pytest.raises(SettingsError) as raised:
+        read(job)
+    assert str(raised.value) == message

@@ -11,14 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from functions.runtime.view import JobView
-
-
-@dataclass(frozen=True, kw_only=True)
-class Kind(JobView):
-    """Just the action: which view (and which code) runs the processor."""
-
-    action: str
+from functions.runtime.view import JobView, kind
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -68,7 +61,7 @@ VIEWS: dict[str, type[LogProcessorSettings]] = {
 
 def settings_of(job: Mapping[str, Any]) -> LogProcessorSettings:
     """The processor's typed view, chosen by its action; ValueError for an action with none."""
-    action = Kind.from_job(job).action
+    action = kind(job, "action")
     if action not in VIEWS:
         raise ValueError(f"unknown log processor action {action!r} in $OPS_JOB")
     return VIEWS[action].from_job(job)

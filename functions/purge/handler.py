@@ -17,11 +17,12 @@ from typing import Any
 from functions.purge import trigger
 from functions.purge.continuation import hand_on, older_than
 from functions.purge.report import PurgeReport, Rejected
-from functions.purge.settings import Kind, PurgeSettings
+from functions.purge.settings import PurgeSettings
 from functions.runtime import log, metrics
 from functions.runtime.budget import TimeBudget
 from functions.runtime.registry import kind_module
 from functions.runtime.settings import job as load_job
+from functions.runtime.view import kind
 
 
 class PurgeFailed(Exception):
@@ -35,7 +36,7 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
 
 def settings_of(job: Mapping[str, Any]) -> PurgeSettings:
     """The job's typed view: its target's module's `Settings`, read from `$OPS_JOB`'s keys."""
-    view: PurgeSettings = target_module(Kind.from_job(job).target).Settings.from_job(job)
+    view: PurgeSettings = target_module(kind(job, "target")).Settings.from_job(job)
     return view
 
 

@@ -19,13 +19,6 @@ DEFAULT_RATE = 5.0  # requests/s through an account-wide control plane
 
 
 @dataclass(frozen=True, kw_only=True)
-class Kind(JobView):
-    """Just the target: which module (and so which view) runs the job."""
-
-    target: str
-
-
-@dataclass(frozen=True, kw_only=True)
 class PurgeSettings(JobView):
     """What every purge target reads (ops/models/purge.py::PurgeJob, minus the function's own)."""
 

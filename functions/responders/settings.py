@@ -13,16 +13,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from functions.runtime.registry import kind_module
-from functions.runtime.view import JobView
+from functions.runtime.view import JobView, kind
 
 ACTIONS = "functions.responders.actions"
-
-
-@dataclass(frozen=True, kw_only=True)
-class Kind(JobView):
-    """Just the action: which module (and so which view) runs the responder."""
-
-    action: str
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -52,5 +45,5 @@ def action_module(action: str) -> Any:
 
 def settings_of(job: Mapping[str, Any]) -> ResponderSettings:
     """The responder's typed view: its action module's `Settings`, read from `$OPS_JOB`."""
-    view: ResponderSettings = action_module(Kind.from_job(job).action).Settings.from_job(job)
+    view: ResponderSettings = action_module(kind(job, "action")).Settings.from_job(job)
     return view

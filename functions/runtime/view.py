@@ -16,6 +16,7 @@ not know are ignored: a newer `ops` may render a key an older function does not 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import types
 import typing
@@ -81,6 +82,17 @@ def parse(cls: type[T], job: Mapping[str, Any]) -> T:
     if problems:
         raise SettingsError(f"${JOB_ENV}: " + "; ".join(problems))
     return cls(**values)
+
+
+def kind(job: Mapping[str, Any], key: str) -> str:
+    """The string under `key` that picks a family's module and so its view (a purge job's
+    `target`, a responder's or log processor's `action`), read as `parse` reads a field."""
+    return str(getattr(parse(_kind_view(key), job), key))
+
+
+@functools.cache
+def _kind_view(key: str) -> type:
+    return dataclasses.make_dataclass("Kind", [(key, str)], frozen=True)
 
 
 class JobView:
