@@ -198,7 +198,8 @@ def latencies(args: argparse.Namespace) -> tuple[float, float]:
     return args.latency_ms / 1000, listing / 1000
 
 
-def one_run(args: argparse.Namespace, memory: int) -> dict[str, Any]:
+def start_endpoint(args: argparse.Namespace) -> tuple[multiprocessing.Process, int]:
+    """A fresh simulated prefix in a process of its own, serving once this returns."""
     port, ready = free_port(), multiprocessing.Event()
     server = multiprocessing.Process(
         target=serve,
@@ -207,6 +208,11 @@ def one_run(args: argparse.Namespace, memory: int) -> dict[str, Any]:
     )
     server.start()
     ready.wait()
+    return server, port
+
+
+def one_run(args: argparse.Namespace, memory: int) -> dict[str, Any]:
+    server, port = start_endpoint(args)
     go = multiprocessing.Event()
     results: multiprocessing.Queue[dict[str, Any]] = multiprocessing.Queue()
     child = multiprocessing.Process(
@@ -225,14 +231,7 @@ def one_run(args: argparse.Namespace, memory: int) -> dict[str, Any]:
 
 def peer_run(args: argparse.Namespace, s5cmd: str) -> dict[str, Any]:
     """s5cmd deleting the same prefix from a fresh endpoint; what it made the server do."""
-    port, ready = free_port(), multiprocessing.Event()
-    server = multiprocessing.Process(
-        target=serve,
-        args=(port, args.objects, latencies(args), args.limit, ready),
-        daemon=True,
-    )
-    server.start()
-    ready.wait()
+    server, port = start_endpoint(args)
     url = f"http://127.0.0.1:{port}"
     try:
         start = time.perf_counter()
