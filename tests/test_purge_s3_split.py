@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from functions.purge import s3 as purge
 from functions.purge import s3_prefetch
-from functions.purge.s3_listing import S3Job
+from functions.purge.s3_listing import S3Settings
 from functions.purge.s3_prefetch import Prefetch, boundaries
 from functions.runtime.budget import TimeBudget
 from tests.test_purge_s3 import BUCKET, HOUR, JOB, T0, keys_left, put
@@ -121,7 +121,7 @@ def always_split() -> Iterator[None]:
 
 
 def listed(store: PagedS3, prefix: str, start: str | None) -> tuple[list[str], Prefetch]:
-    job = S3Job(name="t", bucket=BUCKET, prefix=prefix, older_than=timedelta(hours=1))
+    job = S3Settings(name="t", target="s3", bucket=BUCKET, prefix=prefix, older_than=3600)
     prefetch = Prefetch(store, job, versioned=False, start=start)
     keys = [e["Key"] for page in prefetch for e in page.get("Contents", ())]
     return keys, prefetch
@@ -210,7 +210,7 @@ def test_a_process_short_of_cpu_does_not_split(monkeypatch, memory, rate, splits
     store = PagedS3(dict.fromkeys(keys, T0), page=4)
     if not splits:
         store.split_decided.set()  # no split is coming: the first listing must not wait for one
-    job = S3Job(name="t", bucket=BUCKET, prefix="tmp/", older_than=timedelta(hours=1))
+    job = S3Settings(name="t", target="s3", bucket=BUCKET, prefix="tmp/", older_than=3600)
     clocks = Clocks(rate)
     with mock.patch.object(s3_prefetch, "CPU_BOUND", 0.7):
         prefetch = Prefetch(store, job, False, None, clock=clocks.wall, cpu_clock=clocks.cpu)

@@ -48,7 +48,6 @@ from functions.purge.s3_delete import (
     Sender,
 )
 from functions.purge.s3_listing import (
-    S3Job,
     S3Settings,
     after,
     is_versioned,
@@ -77,23 +76,24 @@ def run(
 ) -> PurgeReport:
     """Purge one job's prefix; `event` may carry a continuation cursor to resume after: the last
     key fully handled, and the count earlier hops deleted (checked before any call)."""
-    spec = S3Job.from_settings(job)
     cursor = read_cursor(event, keys=("key",))
     start, prior = cursor.get("key") or None, int(cursor.get("deleted", 0))
-    report = PurgeReport(job=spec.name, target="s3", dry_run=spec.dry_run)
+    report = PurgeReport(job=job.name, target="s3", dry_run=job.dry_run)
     s3 = s3 if s3 is not None else s3_client()
     pacer = Pacer()
     counter = CallCounter(pacer)
     with counter.attached(s3), ThreadPoolExecutor(WORKERS, thread_name_prefix="purge") as pool:
-        send = Sender(s3, spec, pacer, budget)
-        pipeline = Pipeline(spec, report, budget, start, send, pool, prior, BATCH_SIZE)
-        _purge(s3, spec, now - spec.older_than, start, pipeline)
+        send = Sender(s3, job, pacer, budget)
+        pipeline = Pipeline(job, report, budget, start, send, pool, prior, BATCH_SIZE)
+        _purge(s3, job, now - job.age, start, pipeline)
     report.api_calls.update(counter.calls)
     report.retries.update(counter.errors)
     return report
 
 
-def _purge(s3: Any, job: S3Job, cutoff: datetime, start: str | None, pipeline: Pipeline) -> None:
+def _purge(
+    s3: Any, job: S3Settings, cutoff: datetime, start: str | None, pipeline: Pipeline
+) -> None:
     from botocore.exceptions import BotoCoreError, ClientError
 
     done = False

@@ -22,7 +22,7 @@ from typing import Any
 from functions.purge.pacing import Pacer
 from functions.purge.planning import write_cursor
 from functions.purge.report import PurgeReport, Status
-from functions.purge.s3_listing import Decision, Entry, S3Job
+from functions.purge.s3_listing import Decision, Entry, S3Settings
 from functions.runtime.budget import TimeBudget
 
 BATCH_SIZE = 1000  # the most DeleteObjects takes per call
@@ -86,7 +86,7 @@ class BatchResult:
 class Sender:
     """Sends one batch as Quiet DeleteObjects calls; runs on the pool's threads."""
 
-    def __init__(self, s3: Any, job: S3Job, pacer: Pacer, budget: TimeBudget) -> None:
+    def __init__(self, s3: Any, job: S3Settings, pacer: Pacer, budget: TimeBudget) -> None:
         self.s3, self.job, self.pacer, self.budget = s3, job, pacer, budget
 
     def __call__(self, entries: list[Entry], resume_from: str | None) -> BatchResult:
@@ -136,7 +136,7 @@ class Pipeline:
 
     def __init__(
         self,
-        job: S3Job,
+        job: S3Settings,
         report: PurgeReport,
         budget: TimeBudget,
         start: str | None,

@@ -11,10 +11,9 @@ from __future__ import annotations
 import fnmatch
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from functions.purge.report import DeleteGuard
 from functions.purge.settings import PurgeSettings
 from functions.runtime.view import check, not_empty
 
@@ -28,31 +27,6 @@ class S3Settings(PurgeSettings):
     bucket: str = field(metadata=check(not_empty))
     prefix: str = ""
     exclude: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class S3Job:
-    """What one run reads of the job's settings, checked before anything is listed."""
-
-    name: str
-    bucket: str
-    prefix: str
-    older_than: timedelta
-    dry_run: bool = False
-    exclude: tuple[str, ...] = ()
-    guard: DeleteGuard = field(default_factory=DeleteGuard)
-
-    @classmethod
-    def from_settings(cls, job: S3Settings) -> S3Job:
-        return cls(
-            name=job.name,
-            bucket=job.bucket,
-            prefix=job.prefix,
-            older_than=job.age,
-            dry_run=job.dry_run,
-            exclude=job.exclude,
-            guard=job.guard,
-        )
 
     def excluded(self, key: str) -> bool:
         return any(fnmatch.fnmatchcase(key, pattern) for pattern in self.exclude)
@@ -84,7 +58,7 @@ class Decision:
     kept: tuple[str, ...] = ()
 
 
-def decide_object(obj: Mapping[str, Any], cutoff: datetime, job: S3Job) -> Decision:
+def decide_object(obj: Mapping[str, Any], cutoff: datetime, job: S3Settings) -> Decision:
     key = obj["Key"]
     if not key.startswith(job.prefix):  # the listing's Prefix says so; we do not rely on it
         return Decision(key, kept=("outside-prefix",))
@@ -96,7 +70,7 @@ def decide_object(obj: Mapping[str, Any], cutoff: datetime, job: S3Job) -> Decis
 
 
 def decide_versions(
-    key: str, entries: list[Mapping[str, Any]], cutoff: datetime, job: S3Job
+    key: str, entries: list[Mapping[str, Any]], cutoff: datetime, job: S3Settings
 ) -> Decision:
     """`entries`: the key's versions and delete markers, newest first."""
     if not key.startswith(job.prefix) or job.excluded(key):
@@ -115,7 +89,7 @@ def decide_versions(
 
 
 def object_decisions(
-    pages: Iterable[Mapping[str, Any]], cutoff: datetime, job: S3Job
+    pages: Iterable[Mapping[str, Any]], cutoff: datetime, job: S3Settings
 ) -> Iterator[Decision]:
     for page in pages:
         for obj in page.get("Contents", ()):
@@ -123,7 +97,7 @@ def object_decisions(
 
 
 def version_decisions(
-    pages: Iterable[Mapping[str, Any]], cutoff: datetime, job: S3Job
+    pages: Iterable[Mapping[str, Any]], cutoff: datetime, job: S3Settings
 ) -> Iterator[Decision]:
     for key, entries in version_groups(pages):
         yield decide_versions(key, entries, cutoff, job)

@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
-from functions.purge.s3_listing import PAGE_SIZE, S3Job
+from functions.purge.s3_listing import PAGE_SIZE, S3Settings
 
 AHEAD = 4  # pages the range being read may list ahead of the purge (about 0.6 MB a page)
 # Pages all the ranges not yet being read may hold between them: a range is read only after
@@ -80,7 +80,7 @@ class Prefetch:
     def __init__(
         self,
         s3: Any,
-        job: S3Job,
+        job: S3Settings,
         versioned: bool,
         start: str | None,
         clock: Callable[[], float] = time.monotonic,
