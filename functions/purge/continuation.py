@@ -20,7 +20,7 @@ import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from functions.purge.report import PurgeReport, Rejected
@@ -64,7 +64,7 @@ class Continuation:
             job=name,
             cursor=_cursor(event.get("cursor")),
             hop=_hop(data.get("hop"), job),
-            cutoff=min(_time(data.get("cutoff")), clock - older_than(job)),
+            cutoff=min(_time(data.get("cutoff")), clock - job.age),
             settings=_settings(data, job),
         )
 
@@ -94,10 +94,6 @@ def fingerprint(job: PurgeSettings) -> str:
     fields = dataclasses.asdict(job)
     text = json.dumps(fields, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:32]
-
-
-def older_than(job: PurgeSettings) -> timedelta:
-    return job.age  # checked positive when the view was read
 
 
 def cursor_of(event: Mapping[str, Any]) -> str | None:

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from functions.purge import trigger
-from functions.purge.continuation import hand_on, older_than
+from functions.purge.continuation import hand_on
 from functions.purge.report import PurgeReport, Rejected
 from functions.purge.settings import PurgeSettings
 from functions.runtime import log, metrics
@@ -70,7 +70,7 @@ def run_job(
         begin = trigger.start(event, job, now)
         budget = TimeBudget.from_context(context)
         # The target measures `older_than` back from this, so its cutoff is `begin.cutoff`.
-        measured_from = begin.cutoff + older_than(job)
+        measured_from = begin.cutoff + job.age
         report: PurgeReport = module.run(
             job, now=measured_from, budget=budget, event=begin.event, **(clients or {})
         )

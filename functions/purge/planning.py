@@ -37,10 +37,6 @@ def new_report(job: PurgeSettings, target: str) -> PurgeReport:
     return PurgeReport(job=job.name, target=target, dry_run=job.dry_run)
 
 
-def guard_for(job: PurgeSettings) -> DeleteGuard:
-    return job.guard
-
-
 @dataclass
 class TargetRun:
     """One run of a plan-then-delete target: its job, report and hand-off cursor, and the clock
@@ -91,7 +87,7 @@ class TargetRun:
     ) -> tuple[list[T], int]:
         """The candidates the caps allow, deleted in order (see `delete_each`): those allowed,
         and how many of them were handled before the budget ran out."""
-        allowed = cap(self.report, guard_for(self.job), candidates, self.prior_deleted)
+        allowed = cap(self.report, self.job.guard, candidates, self.prior_deleted)
         deletions = [deletion(c) for c in allowed]
         done = delete_each(self.report, deletions, budget, gone=gone, undeletable=undeletable)
         return allowed, done

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from functions.purge.continuation import KEY, Continuation, older_than
+from functions.purge.continuation import KEY, Continuation
 from functions.purge.report import Rejected
 from functions.purge.settings import PurgeSettings
 from functions.runtime.scheduled import not_a_schedule
@@ -38,7 +38,7 @@ def start(event: Any, job: PurgeSettings, clock: datetime) -> Start:
         assert resumed is not None  # KEY is there
         return Start(resumed.cutoff, resumed, {"cursor": resumed.cursor})
     refuse_foreign(event)
-    return Start(clock - older_than(job))
+    return Start(clock - job.age)
 
 
 def refuse_foreign(event: Any) -> None:
